@@ -39,6 +39,8 @@ FEED_FORMATS = ("atom", "rss", "json")
 MAIL_BACKENDS = ("outbox", "smtp", "postmark", "sendgrid", "mailgun", "ses", "resend")
 SMTP_SECURITY = ("starttls", "ssl", "none")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_DEFAULT_DB = "sqlite:///state/syndicator.db"
+_DEFAULT_SUBJECT = "{{ newsletter.title }}"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -56,7 +58,7 @@ class SiteSettings:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
-    url: str = "sqlite:///state/syndicator.db"
+    url: str = _DEFAULT_DB
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,7 @@ class NewsletterSettings:
     name: str
     title: str
     schedule: str
-    subject: str = "{{ newsletter.title }}"
+    subject: str = _DEFAULT_SUBJECT
     description: str = ""
     categories: tuple[str, ...] = ()
     template: str = "digest"
@@ -318,7 +320,7 @@ def _newsletter(table: _Table, zone: ZoneInfo, index: int) -> NewsletterSettings
         name=name,
         title=table.get("title", str, name),
         schedule=schedule,
-        subject=table.get("subject", str, NewsletterSettings.subject),
+        subject=table.get("subject", str, _DEFAULT_SUBJECT),
         description=table.get("description", str, ""),
         categories=table.strings("categories"),
         template=table.get("template", str, "digest"),
@@ -425,7 +427,7 @@ def load(
 
     db_table = _Table(top.get("database", dict, {}), "database", file)
     database = DatabaseSettings(
-        url=env.get("SYNDICATOR_DATABASE_URL") or db_table.get("url", str, DatabaseSettings.url)
+        url=env.get("SYNDICATOR_DATABASE_URL") or db_table.get("url", str, _DEFAULT_DB)
     )
     db_table.finish()
     if database.url.startswith("sqlite:///") and not database.url.startswith("sqlite:////"):
