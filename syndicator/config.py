@@ -258,7 +258,16 @@ def _site(table: _Table, fallback: Mapping[str, Any]) -> SiteSettings:
     def pick(name: str) -> Any:
         return table.data[name] if name in table.data else fallback.get(name, "")
 
-    for name in ("title", "url", "baseurl", "description", "language", "timezone", "author", "icon"):
+    for name in (
+        "title",
+        "url",
+        "baseurl",
+        "description",
+        "language",
+        "timezone",
+        "author",
+        "icon",
+    ):
         table.used.add(name)
     try:
         url = _absolute_url(pick("url"))
@@ -338,8 +347,11 @@ def _mail(table: _Table, root: Path, env: Mapping[str, str]) -> MailSettings:
         raise table.error("backend", f"{backend!r} is not one of: {', '.join(MAIL_BACKENDS)}")
     for secret in ("api_key", "password", "smtp_password"):
         if secret in table.data:
-            raise table.error(secret, "secrets are read from the environment only "
-                              "(SYNDICATOR_MAIL_API_KEY, SYNDICATOR_SMTP_PASSWORD)")
+            raise table.error(
+                secret,
+                "secrets are read from the environment only "
+                "(SYNDICATOR_MAIL_API_KEY, SYNDICATOR_SMTP_PASSWORD)",
+            )
     settings = MailSettings(
         backend=backend,
         sender=table.get("from", str, ""),
@@ -396,7 +408,9 @@ def load(
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError("no such config file (create one with `syndicator init`)", file=file) from exc
+        raise ConfigError(
+            "no such config file (create one with `syndicator init`)", file=file
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=file) from exc
     except tomllib.TOMLDecodeError as exc:
@@ -411,7 +425,9 @@ def load(
     names = [s.name for s in sources]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            raise ConfigError(f"duplicate source name {name!r}", file=file, key=f"sources[{i}].name")
+            raise ConfigError(
+                f"duplicate source name {name!r}", file=file, key=f"sources[{i}].name"
+            )
 
     fallback: dict[str, Any] = {}
     if site_fallback is not None:
@@ -422,8 +438,12 @@ def load(
     site = _site(site_table, fallback)
     site_table.finish()
     if not site.url:
-        raise ConfigError("the site's absolute URL is needed for links and ids "
-                          "(or set url in the Jekyll site's _config.yml)", file=file, key="site.url")
+        raise ConfigError(
+            "the site's absolute URL is needed for links and ids "
+            "(or set url in the Jekyll site's _config.yml)",
+            file=file,
+            key="site.url",
+        )
 
     db_table = _Table(top.get("database", dict, {}), "database", file)
     database = DatabaseSettings(
@@ -436,7 +456,9 @@ def load(
             database = DatabaseSettings(url=f"sqlite:///{(root / relative).resolve()}")
 
     collect_table = _Table(top.get("collect", dict, {}), "collect", file)
-    collect = CollectSettings(every=collect_table.convert("every", timedelta(minutes=15), parse_duration))
+    collect = CollectSettings(
+        every=collect_table.convert("every", timedelta(minutes=15), parse_duration)
+    )
     collect_table.finish()
 
     feeds = _feeds(_Table(top.get("feeds", dict, {}), "feeds", file), root)
@@ -448,8 +470,11 @@ def load(
     seen: set[str] = set()
     for i, newsletter in enumerate(newsletters):
         if newsletter.name in seen:
-            raise ConfigError(f"duplicate newsletter name {newsletter.name!r}", file=file,
-                              key=f"newsletters[{i}].name")
+            raise ConfigError(
+                f"duplicate newsletter name {newsletter.name!r}",
+                file=file,
+                key=f"newsletters[{i}].name",
+            )
         seen.add(newsletter.name)
 
     web_table = _Table(top.get("web", dict, {}), "web", file)

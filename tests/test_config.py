@@ -57,20 +57,31 @@ def test_environment_wins_and_carries_secrets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "key", "fragment"),
     [
-        pytest.param('[[newsletters]]\nname = "weekly"\nschedule = "0 9 * * funday"\n',
-                     "newsletters[0].schedule", "is not a cron expression", id="bad-cron"),
-        pytest.param('[feeds]\nlimit = 0\n', "feeds.limit", "at least 1", id="zero-limit"),
-        pytest.param('[feeds]\nformats = ["atom", "rdf"]\n', "feeds.formats", "'rdf'",
-                     id="unknown-format"),
-        pytest.param('[mail]\nbackend = "carrier-pigeon"\n', "mail.backend", "postmark",
-                     id="unknown-backend-lists-valid"),
-        pytest.param('[mail]\napi_key = "x"\n', "mail.api_key", "environment",
-                     id="secret-in-file"),
-        pytest.param('[feeds]\nlimt = 3\n', "feeds.limt", "unknown setting", id="typo"),
-        pytest.param('[collect]\nevery = "soon"\n', "collect.every", "duration",
-                     id="bad-duration"),
-        pytest.param('[[sources]]\nname = "x"\ntype = "jekyll"\npath = "nope"\n',
-                     "sources[0].path", "not a folder", id="missing-site-folder"),
+        pytest.param(
+            '[[newsletters]]\nname = "weekly"\nschedule = "0 9 * * funday"\n',
+            "newsletters[0].schedule",
+            "is not a cron expression",
+            id="bad-cron",
+        ),
+        pytest.param("[feeds]\nlimit = 0\n", "feeds.limit", "at least 1", id="zero-limit"),
+        pytest.param(
+            '[feeds]\nformats = ["atom", "rdf"]\n', "feeds.formats", "'rdf'", id="unknown-format"
+        ),
+        pytest.param(
+            '[mail]\nbackend = "carrier-pigeon"\n',
+            "mail.backend",
+            "postmark",
+            id="unknown-backend-lists-valid",
+        ),
+        pytest.param('[mail]\napi_key = "x"\n', "mail.api_key", "environment", id="secret-in-file"),
+        pytest.param("[feeds]\nlimt = 3\n", "feeds.limt", "unknown setting", id="typo"),
+        pytest.param('[collect]\nevery = "soon"\n', "collect.every", "duration", id="bad-duration"),
+        pytest.param(
+            '[[sources]]\nname = "x"\ntype = "jekyll"\npath = "nope"\n',
+            "sources[0].path",
+            "not a folder",
+            id="missing-site-folder",
+        ),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path: Path, extra: str, key: str, fragment: str) -> None:
@@ -84,8 +95,9 @@ def test_bad_values_name_file_and_key(tmp_path: Path, extra: str, key: str, frag
 
 def test_bad_timezone_and_missing_url(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"site.timezone: 'Mars/Base'"):
-        config.load(write(tmp_path, '[site]\nurl = "https://x.example"\ntimezone = "Mars/Base"\n'),
-                    env={})
+        config.load(
+            write(tmp_path, '[site]\nurl = "https://x.example"\ntimezone = "Mars/Base"\n'), env={}
+        )
     with pytest.raises(ConfigError, match=r"site.url"):
         config.load(write(tmp_path, "[feeds]\nlimit = 3\n"), env={})
 
@@ -114,13 +126,26 @@ def test_example_config_documents_every_setting(repo_root: Path) -> None:
     text = example.read_text(encoding="utf-8")
     tomllib.loads(text)
     keys = _documented_keys(text)
-    renamed = {"sender": "from", "smtp_host": "host", "smtp_port": "port",
-               "smtp_security": "security", "smtp_username": "username",
-               "smtp_connections": "connections", "ses_region": "region"}
+    renamed = {
+        "sender": "from",
+        "smtp_host": "host",
+        "smtp_port": "port",
+        "smtp_security": "security",
+        "smtp_username": "username",
+        "smtp_connections": "connections",
+        "ses_region": "region",
+    }
     secrets = {"api_key", "smtp_password", "secret_keys", "path"}
-    for cls in (config.SiteSettings, config.FeedsSettings, config.MailSettings,
-                config.NewsletterSettings, config.WebSettings, config.CollectSettings,
-                config.DatabaseSettings, config.SourceSettings):
+    for cls in (
+        config.SiteSettings,
+        config.FeedsSettings,
+        config.MailSettings,
+        config.NewsletterSettings,
+        config.WebSettings,
+        config.CollectSettings,
+        config.DatabaseSettings,
+        config.SourceSettings,
+    ):
         for f in dataclasses.fields(cls):
             name = renamed.get(f.name, f.name)
             if name in secrets or name == "options":

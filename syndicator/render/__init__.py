@@ -1,0 +1,1 @@
+"""Renderers: feeds (Atom, RSS, JSON Feed), their files, and newsletter digests."""

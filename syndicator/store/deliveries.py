@@ -1,0 +1,246 @@
+"""Delivery rows: claimed by senders in batches, settled by the provider's receipts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from syndicator.model import Delivery, DeliveryStatus, Receipt
+from syndicator.store.database import Database
+from syndicator.store.posts import chunks
+from syndicator.store.schema import deliveries, suppressions
+
+__all__ = ["DeliveryRecords"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(minutes=1)  # doubled after each retryable failure
+LONGEST_RETRY = timedelta(hours=6)
+
+_PENDING = DeliveryStatus.PENDING.value
+_SENDING = DeliveryStatus.SENDING.value
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        edition_id=row.edition_id,
+        subscriber_id=row.subscriber_id,
+        email=row.email,
+        status=DeliveryStatus(row.status),
+        variant=row.variant,
+        attempts=row.attempts,
+        provider_id=row.provider_id,
+        error=row.error,
+        sent_at=row.sent_at,
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failure: 1, 2, 4, ... minutes, at most 6 h."""
+    return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+class DeliveryRecords:
+    """Claiming, settling and counting delivery rows."""
+
+    _db: Database
+
+    def claim_deliveries(
+        self, limit: int, worker: str, now: datetime, edition_id: int | None = None
+    ) -> list[Delivery]:
+        """Move up to ``limit`` due pending rows to sending, for this worker alone.
+
+        Concurrent claimers never get the same row (PostgreSQL: FOR UPDATE SKIP LOCKED;
+        SQLite: the write lock). Rows whose address is now suppressed are marked suppressed
+        and not returned, so a batch may be shorter than ``limit`` while work remains.
+        """
+        pick = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.status == _PENDING)
+            .where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
+            .order_by(deliveries.c.status, deliveries.c.edition_id, deliveries.c.subscriber_id)
+            .limit(limit)
+        )
+        if edition_id is not None:
+            pick = pick.where(deliveries.c.edition_id == edition_id)
+        if not self._db.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        with self._db.write() as conn:
+            ids = list(conn.execute(pick).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(ids))
+                .values(status=_SENDING, worker=worker, claimed_at=now)
+            )
+            query = (
+                sa.select(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
+            )
+            claimed = [_delivery(r) for r in conn.execute(query)]
+            blocked = self._suppressed_ids(conn, claimed)
+        log.debug("deliveries claimed worker=%s count=%d", worker, len(claimed))
+        return [d for d in claimed if d.id not in blocked]
+
+    @staticmethod
+    def _suppressed_ids(conn: Connection, claimed: Sequence[Delivery]) -> set[str]:
+        by_email: dict[str, list[str]] = {}
+        for d in claimed:
+            by_email.setdefault(d.email.strip().lower(), []).append(d.id)
+        query = sa.select(suppressions.c.email).where(suppressions.c.email.in_(list(by_email)))
+        blocked = {i for email in conn.execute(query).scalars() for i in by_email[email]}
+        if blocked:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(blocked)))
+                .values(
+                    status=DeliveryStatus.SUPPRESSED.value,
+                    error="address is suppressed",
+                    worker=None,
+                )
+            )
+            log.info("deliveries skipped as suppressed count=%d", len(blocked))
+        return blocked
+
+    def record_receipts(
+        self, receipts: Sequence[Receipt], now: datetime, *, max_attempts: int = MAX_ATTEMPTS
+    ) -> None:
+        """Settle claimed rows: sent, failed, or (retryable) pending again after a back-off.
+
+        A receipt with ``suppress`` also puts the address on the suppression list. Rows
+        already sent are left alone, so a late duplicate receipt cannot undo a send.
+        """
+        if not receipts:
+            return
+        open_states = (_PENDING, _SENDING)
+        with self._db.write() as conn:
+            current: dict[str, Any] = {}
+            for part in chunks([r.delivery_id for r in receipts]):
+                query = sa.select(deliveries.c.id, deliveries.c.attempts, deliveries.c.email).where(
+                    deliveries.c.id.in_(part), deliveries.c.status.in_(open_states)
+                )
+                current.update((row.id, row) for row in conn.execute(query))
+            sent: list[dict[str, Any]] = []
+            failed: list[dict[str, Any]] = []
+            retry: list[dict[str, Any]] = []
+            suppress: list[dict[str, Any]] = []
+            for receipt in receipts:
+                row = current.get(receipt.delivery_id)
+                if row is None:
+                    continue
+                attempts = row.attempts + 1
+                values = {"_id": row.id, "attempts": attempts}
+                if receipt.ok:
+                    sent.append({**values, "provider_id": receipt.provider_id})
+                    continue
+                error = receipt.error or "rejected by the mail provider"
+                if receipt.suppress:
+                    suppress.append(
+                        {"email": row.email.lower(), "reason": error, "source": "provider"}
+                    )
+                if receipt.retryable and not receipt.suppress and attempts < max_attempts:
+                    retry.append(
+                        {**values, "error": error, "not_before": now + retry_delay(attempts)}
+                    )
+                else:
+                    failed.append({**values, "error": error})
+            target = deliveries.update().where(deliveries.c.id == sa.bindparam("_id"))
+            common: dict[str, Any] = {"attempts": sa.bindparam("attempts"), "worker": None}
+            if sent:
+                conn.execute(
+                    target.values(
+                        {
+                            **common,
+                            "status": DeliveryStatus.SENT.value,
+                            "provider_id": sa.bindparam("provider_id"),
+                            "sent_at": now,
+                            "error": None,
+                        }
+                    ),
+                    sent,
+                )
+            if failed:
+                conn.execute(
+                    target.values(
+                        {
+                            **common,
+                            "status": DeliveryStatus.FAILED.value,
+                            "error": sa.bindparam("error"),
+                        }
+                    ),
+                    failed,
+                )
+            if retry:
+                conn.execute(
+                    target.values(
+                        {
+                            **common,
+                            "status": _PENDING,
+                            "error": sa.bindparam("error"),
+                            "not_before": sa.bindparam("not_before"),
+                        }
+                    ),
+                    retry,
+                )
+            rows = [{**s, "created": now} for s in {s["email"]: s for s in suppress}.values()]
+            self._db.upsert(conn, suppressions, rows, update=["reason", "source"])
+        log.info(
+            "receipts recorded sent=%d failed=%d retry=%d suppressed=%d",
+            len(sent),
+            len(failed),
+            len(retry),
+            len(suppress),
+        )
+
+    def release_stale(self, older_than: datetime) -> int:
+        """Put rows claimed before ``older_than`` and never settled (a crashed sender) back."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than)
+                .values(status=_PENDING, worker=None)
+            )
+        if result.rowcount:
+            log.warning("stale deliveries released count=%d", result.rowcount)
+        return int(result.rowcount)
+
+    def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
+        """Rows per status (every status present, zero included)."""
+        query = sa.select(deliveries.c.status, sa.func.count()).group_by(deliveries.c.status)
+        if edition_id is not None:
+            query = query.where(deliveries.c.edition_id == edition_id)
+        counts = {status.value: 0 for status in DeliveryStatus}
+        with self._db.read() as conn:
+            counts.update((status, int(n)) for status, n in conn.execute(query))
+        return counts
+
+    def pending_count(self) -> int:
+        """Pending rows, due now or waiting for a retry."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.status == _PENDING)
+        )
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        with self._db.read() as conn:
+            row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        return None if row is None else _delivery(row)
+
+    def delivery_by_provider_id(self, provider_id: str) -> Delivery | None:
+        """The delivery a provider's webhook event refers to by its message id."""
+        query = sa.select(deliveries).where(deliveries.c.provider_id == provider_id).limit(1)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _delivery(row)
