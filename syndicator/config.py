@@ -13,9 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from syndicator.config_values import (
+    Table,
+    absolute_url,
+    non_negative,
+    parse_duration,
+    positive_int,
+    zone,
+)
 from syndicator.errors import ConfigError
 from syndicator.schedule_expr import CronError, parse_cron
 
@@ -38,10 +46,8 @@ SOURCE_TYPES = ("jekyll", "hugo", "feed")
 FEED_FORMATS = ("atom", "rss", "json")
 MAIL_BACKENDS = ("outbox", "smtp", "postmark", "sendgrid", "mailgun", "ses", "resend")
 SMTP_SECURITY = ("starttls", "ssl", "none")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _DEFAULT_DB = "sqlite:///state/syndicator.db"
 _DEFAULT_SUBJECT = "{{ newsletter.title }}"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,103 +164,7 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("SYNDICATOR_CONFIG") or "config/syndicator.toml")
 
 
-def parse_duration(value: object) -> timedelta:
-    """'15m', '1h', '7d', '30s', or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration like '15m', '1h' or '7d'")
-    if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration like '15m', '1h' or '7d'")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-
-
-_T = TypeVar("_T")
-
-
-class _Table:
-    """A TOML table being read: remembers its place for messages and rejects unknown keys."""
-
-    def __init__(self, data: object, where: str, file: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"must be a table, got {type(data).__name__}", file=file, key=where)
-        self.data: dict[str, Any] = data
-        self.where = where
-        self.file = file
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.where}.{name}" if self.where else name
-
-    def error(self, name: str, message: str) -> ConfigError:
-        return ConfigError(message, file=self.file, key=self.key(name))
-
-    def get(self, name: str, kind: type[_T], default: _T) -> _T:
-        self.used.add(name)
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(name, f"{value!r} must be {kind.__name__}")
-        return value
-
-    def convert(self, name: str, default: _T, fn: Callable[[Any], _T]) -> _T:
-        self.used.add(name)
-        if name not in self.data:
-            return default
-        try:
-            return fn(self.data[name])
-        except (ValueError, TypeError) as exc:
-            raise self.error(name, str(exc)) from exc
-
-    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.get(name, list, list(default))
-        if not all(isinstance(v, str) for v in value):
-            raise self.error(name, "must be a list of strings")
-        return tuple(value)
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.get(name, str, default)
-        if value not in choices:
-            raise self.error(name, f"{value!r} is not one of: {', '.join(choices)}")
-        return value
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.error(unknown[0], "unknown setting (see config/syndicator.example.toml)")
-
-
-def _zone(value: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{value!r} is not an IANA time zone such as 'Asia/Seoul'") from exc
-
-
-def _absolute_url(value: Any) -> str:
-    text = str(value).rstrip("/")
-    if text and not re.match(r"^https?://[^/\s]+", text):
-        raise ValueError(f"{value!r} must be an absolute http(s) URL")
-    return text
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{value!r} must be a whole number of at least 1")
-    return value
-
-
-def _non_negative(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{value!r} must be a number of at least 0")
-    return float(value)
-
-
-def _site(table: _Table, fallback: Mapping[str, Any]) -> SiteSettings:
+def _site(table: Table, fallback: Mapping[str, Any]) -> SiteSettings:
     def pick(name: str) -> Any:
         return table.data[name] if name in table.data else fallback.get(name, "")
 
@@ -270,11 +180,11 @@ def _site(table: _Table, fallback: Mapping[str, Any]) -> SiteSettings:
     ):
         table.used.add(name)
     try:
-        url = _absolute_url(pick("url"))
+        url = absolute_url(pick("url"))
     except ValueError as exc:
         raise table.error("url", str(exc)) from exc
     try:
-        zone = _zone(pick("timezone") or "UTC")
+        site_zone = zone(pick("timezone") or "UTC")
     except ValueError as exc:
         raise table.error("timezone", str(exc)) from exc
     baseurl = str(pick("baseurl") or "").rstrip("/")
@@ -286,13 +196,13 @@ def _site(table: _Table, fallback: Mapping[str, Any]) -> SiteSettings:
         baseurl=baseurl,
         description=str(pick("description")),
         language=str(pick("language") or "en"),
-        timezone=zone,
+        timezone=site_zone,
         author=str(pick("author")),
         icon=str(pick("icon")),
     )
 
 
-def _source(table: _Table, root: Path, index: int) -> SourceSettings:
+def _source(table: Table, root: Path, index: int) -> SourceSettings:
     name = table.get("name", str, f"source{index}")
     kind = table.choice("type", SOURCE_TYPES, "jekyll")
     path = table.get("path", str, "")
@@ -316,13 +226,13 @@ def _source(table: _Table, root: Path, index: int) -> SourceSettings:
     )
 
 
-def _newsletter(table: _Table, zone: ZoneInfo, index: int) -> NewsletterSettings:
+def _newsletter(table: Table, tz: ZoneInfo, index: int) -> NewsletterSettings:
     name = table.get("name", str, "")
     if not re.match(r"^[a-z0-9][a-z0-9_-]*$", name):
         raise table.error("name", f"{name!r} must be a short lowercase name like 'weekly'")
     schedule = table.get("schedule", str, "")
     try:
-        parse_cron(schedule, zone)
+        parse_cron(schedule, tz)
     except CronError as exc:
         raise table.error("schedule", f"{schedule!r} is not a cron expression ({exc})") from exc
     settings = NewsletterSettings(
@@ -334,13 +244,13 @@ def _newsletter(table: _Table, zone: ZoneInfo, index: int) -> NewsletterSettings
         categories=table.strings("categories"),
         template=table.get("template", str, "digest"),
         since=table.convert("since", timedelta(days=7), parse_duration),
-        max_posts=table.convert("max_posts", 30, _positive_int),
+        max_posts=table.convert("max_posts", 30, positive_int),
     )
     table.finish()
     return settings
 
 
-def _mail(table: _Table, root: Path, env: Mapping[str, str]) -> MailSettings:
+def _mail(table: Table, root: Path, env: Mapping[str, str]) -> MailSettings:
     backend = env.get("SYNDICATOR_MAIL_BACKEND") or table.get("backend", str, "outbox")
     table.used.add("backend")
     if backend not in MAIL_BACKENDS:
@@ -359,22 +269,22 @@ def _mail(table: _Table, root: Path, env: Mapping[str, str]) -> MailSettings:
         outbox=(root / table.get("outbox", str, "outbox")).resolve(),
         api_url=(env.get("SYNDICATOR_MAIL_API_URL") or table.get("api_url", str, "")).rstrip("/"),
         api_key=env.get("SYNDICATOR_MAIL_API_KEY", ""),
-        rate=table.convert("rate", 0.0, _non_negative),
-        batch_size=table.convert("batch_size", 0, lambda v: int(_non_negative(v))),
+        rate=table.convert("rate", 0.0, non_negative),
+        batch_size=table.convert("batch_size", 0, lambda v: int(non_negative(v))),
         list_unsubscribe_mailto=table.get("list_unsubscribe_mailto", str, ""),
         smtp_host=table.get("host", str, "localhost"),
-        smtp_port=table.convert("port", 587, _positive_int),
+        smtp_port=table.convert("port", 587, positive_int),
         smtp_security=table.choice("security", SMTP_SECURITY, "starttls"),
         smtp_username=table.get("username", str, ""),
         smtp_password=env.get("SYNDICATOR_SMTP_PASSWORD", ""),
-        smtp_connections=table.convert("connections", 2, _positive_int),
+        smtp_connections=table.convert("connections", 2, positive_int),
         ses_region=table.get("region", str, "us-east-1"),
     )
     table.finish()
     return settings
 
 
-def _feeds(table: _Table, root: Path) -> FeedsSettings:
+def _feeds(table: Table, root: Path) -> FeedsSettings:
     formats = table.strings("formats", FEED_FORMATS)
     for fmt in formats:
         if fmt not in FEED_FORMATS:
@@ -382,11 +292,11 @@ def _feeds(table: _Table, root: Path) -> FeedsSettings:
     settings = FeedsSettings(
         dir=(root / table.get("dir", str, "public")).resolve(),
         formats=formats,
-        limit=table.convert("limit", 20, _positive_int),
+        limit=table.convert("limit", 20, positive_int),
         categories=table.get("categories", bool, True),
         tags=table.get("tags", bool, True),
         full_content=table.get("full_content", bool, True),
-        hub=table.convert("hub", "", _absolute_url),
+        hub=table.convert("hub", "", absolute_url),
     )
     table.finish()
     return settings
@@ -416,11 +326,11 @@ def load(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=file) from exc
     root = path.resolve().parent
-    top = _Table(raw, "", file)
+    top = Table(raw, "", file)
 
     sources_raw = top.get("sources", list, [])
     sources = tuple(
-        _source(_Table(item, f"sources[{i}]", file), root, i) for i, item in enumerate(sources_raw)
+        _source(Table(item, f"sources[{i}]", file), root, i) for i, item in enumerate(sources_raw)
     )
     names = [s.name for s in sources]
     for i, name in enumerate(names):
@@ -434,7 +344,7 @@ def load(
         for source in reversed(sources):
             if source.path is not None:
                 fallback.update(site_fallback(source.path) if source.type == "jekyll" else {})
-    site_table = _Table(top.get("site", dict, {}), "site", file)
+    site_table = Table(top.get("site", dict, {}), "site", file)
     site = _site(site_table, fallback)
     site_table.finish()
     if not site.url:
@@ -445,7 +355,7 @@ def load(
             key="site.url",
         )
 
-    db_table = _Table(top.get("database", dict, {}), "database", file)
+    db_table = Table(top.get("database", dict, {}), "database", file)
     database = DatabaseSettings(
         url=env.get("SYNDICATOR_DATABASE_URL") or db_table.get("url", str, _DEFAULT_DB)
     )
@@ -455,16 +365,16 @@ def load(
         if relative and relative != ":memory:":
             database = DatabaseSettings(url=f"sqlite:///{(root / relative).resolve()}")
 
-    collect_table = _Table(top.get("collect", dict, {}), "collect", file)
+    collect_table = Table(top.get("collect", dict, {}), "collect", file)
     collect = CollectSettings(
         every=collect_table.convert("every", timedelta(minutes=15), parse_duration)
     )
     collect_table.finish()
 
-    feeds = _feeds(_Table(top.get("feeds", dict, {}), "feeds", file), root)
-    mail = _mail(_Table(top.get("mail", dict, {}), "mail", file), root, env)
+    feeds = _feeds(Table(top.get("feeds", dict, {}), "feeds", file), root)
+    mail = _mail(Table(top.get("mail", dict, {}), "mail", file), root, env)
     newsletters = tuple(
-        _newsletter(_Table(item, f"newsletters[{i}]", file), site.timezone, i)
+        _newsletter(Table(item, f"newsletters[{i}]", file), site.timezone, i)
         for i, item in enumerate(top.get("newsletters", list, []))
     )
     seen: set[str] = set()
@@ -477,12 +387,12 @@ def load(
             )
         seen.add(newsletter.name)
 
-    web_table = _Table(top.get("web", dict, {}), "web", file)
+    web_table = Table(top.get("web", dict, {}), "web", file)
     web = WebSettings(
-        base_url=web_table.convert("base_url", "", _absolute_url),
+        base_url=web_table.convert("base_url", "", absolute_url),
         postal_address=web_table.get("postal_address", str, ""),
         host=web_table.get("host", str, "127.0.0.1"),
-        port=web_table.convert("port", 8000, _positive_int),
+        port=web_table.convert("port", 8000, positive_int),
     )
     web_table.finish()
     templates = top.get("templates", str, "")
