@@ -14,13 +14,13 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from liquid import Environment
-from liquid.exceptions import LiquidError
-
 from syndicator.sources.jekyll_permalinks import absolute_url, slugify
+
+if TYPE_CHECKING:  # python-liquid is imported on first use: most posts have no Liquid
+    from liquid import Environment
 
 __all__ = ["has_liquid", "render_liquid"]
 
@@ -46,6 +46,8 @@ def _date_to_string(value: object) -> object:
 
 
 def _environment(site: Mapping[str, Any]) -> Environment:
+    from liquid import Environment
+
     env = Environment(strict_filters=False)
     url = str(site.get("url") or "")
     baseurl = str(site.get("baseurl") or "")
@@ -148,6 +150,8 @@ def render_liquid(
     post_url: Callable[[str], str | None],
 ) -> str:
     """Render the post body's Liquid; on a Liquid error, warn and keep the body as written."""
+    from liquid.exceptions import LiquidError
+
     env = _cached_environment(site)
     known = frozenset(env.tags) | {"raw", "endraw"} | {f"end{t}" for t in env.tags}
     prepared = _prepare(body, known, post_url, origin, first_line)

@@ -1,0 +1,108 @@
+"""Benchmark: collect 500 remote feeds of 20 entries each from a loopback server, twice.
+
+Each collection is a whole `python -m syndicator feeds` process: the first fetches and stores
+everything, the second finds every feed unchanged (all 304). Prints seconds, peak RSS, and the
+ratios against issue 6's targets and rss2email 3.14's figures.
+
+    python bench/aggregate.py [--feeds 500] [--port 18765]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"first": 5.0, "second": 1.0}
+RSS2EMAIL = {"first": 61.0, "second": 2.1}
+MEMORY_TARGET_MB = 250
+
+
+def _config(folder: Path, port: int, feeds: int) -> Path:
+    lines = [
+        "[site]",
+        'title = "Aggregate bench"',
+        'url = "https://bench.example.com"',
+        "[database]",
+        'url = "sqlite:///state/bench.db"',
+        "[feeds]",
+        'dir = "public"',
+    ]
+    for n in range(feeds):
+        lines += [
+            "[[sources]]",
+            f'name = "blog{n}"',
+            'type = "feed"',
+            f'url = "http://127.0.0.1:{port}/gen/{n}.xml"',
+        ]
+    path = folder / "syndicator.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"the feed server did not start on port {port}")
+
+
+def _run(command: list[str]) -> tuple[float, float, int]:
+    """Run one whole process; return wall seconds, its peak RSS in MB, and its exit code."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024, process.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--port", type=int, default=18765)
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.feedserver",
+            "--port",
+            str(args.port),
+            "--generate",
+            str(args.feeds),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(args.port)
+        with tempfile.TemporaryDirectory() as tmp:
+            config = _config(Path(tmp), args.port, args.feeds)
+            command = [sys.executable, "-m", "syndicator", "feeds", "-q", "--config", str(config)]
+            print("command:", " ".join(command))
+            for run in ("first", "second"):
+                seconds, peak, code = _run(command)
+                print(
+                    f"{run:6s}: {seconds:6.2f} s  peak RSS {peak:6.1f} MB  exit {code}  "
+                    f"target {TARGETS[run]:.1f} s ({seconds / TARGETS[run]:.2f}x)  "
+                    f"rss2email {RSS2EMAIL[run]:.1f} s ({RSS2EMAIL[run] / seconds:.1f}x faster)  "
+                    f"memory {peak / MEMORY_TARGET_MB:.2f} of {MEMORY_TARGET_MB} MB"
+                )
+    finally:
+        server.terminate()
+        server.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
