@@ -25,9 +25,7 @@ def _now() -> datetime:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from syndicator.sources.jekyll import read_site_config
-
-    return load(args.config, site_fallback=read_site_config)
+    return load(args.config)
 
 
 def _open_store(settings: Settings):  # type: ignore[no-untyped-def]

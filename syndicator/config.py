@@ -110,6 +110,9 @@ class MailSettings:
     smtp_password: str = field(default="", repr=False)
     smtp_connections: int = 2
     ses_region: str = "us-east-1"
+    smtp_ca_file: str = ""  # extra trust roots for a private relay's certificate
+    message_stream: str = "broadcast"  # postmark
+    mailgun_domain: str = ""  # mailgun; default: the From address's domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,9 @@ def _mail(table: Table, root: Path, env: Mapping[str, str]) -> MailSettings:
         smtp_password=env.get("SYNDICATOR_SMTP_PASSWORD", ""),
         smtp_connections=table.convert("connections", 2, positive_int),
         ses_region=table.get("region", str, "us-east-1"),
+        smtp_ca_file=table.get("ca_file", str, ""),
+        message_stream=table.get("message_stream", str, "broadcast"),
+        mailgun_domain=table.get("mailgun_domain", str, ""),
     )
     table.finish()
     return settings
@@ -310,7 +316,7 @@ def load(
     """Read and validate the config file; raise ConfigError naming the file and key.
 
     ``site_fallback`` reads site settings (title, url, ...) from a Jekyll/Hugo source's own
-    config for every ``[site]`` key the file leaves out.
+    config for every ``[site]`` key the file leaves out (default: the Jekyll ``_config.yml``).
     """
     env = os.environ if env is None else env
     path = Path(path) if path is not None else default_config_path(env)
@@ -340,6 +346,10 @@ def load(
             )
 
     fallback: dict[str, Any] = {}
+    if site_fallback is None:
+        from syndicator.sources.jekyll import read_site_config
+
+        site_fallback = read_site_config
     if site_fallback is not None:
         for source in reversed(sources):
             if source.path is not None:

@@ -1,12 +1,12 @@
 """The error hierarchy of syndicator; library exceptions are translated into these at boundaries.
 
-    SyndicatorError
-    ├── ConfigError          bad config file, setting or environment value (exit 2)
-    ├── SourceError          a post, file or remote feed that cannot be used
-    ├── StoreError           the database cannot be reached or migrated
-    ├── RenderError          a feed, template or digest cannot be rendered
-    └── DeliveryError        a message could not be handed to the mail provider
-            .retryable: True for timeouts, 429 and 5xx; False for rejected messages and bad keys
+SyndicatorError
+├── ConfigError          bad config file, setting or environment value (exit 2)
+├── SourceError          a post, file or remote feed that cannot be used
+├── StoreError           the database cannot be reached or migrated
+├── RenderError          a feed, template or digest cannot be rendered
+└── DeliveryError        a message could not be handed to the mail provider
+        .retryable: True for timeouts, 429 and 5xx; False for rejected messages and bad keys
 """
 
 from __future__ import annotations

@@ -13,17 +13,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndicator import __version__
 from syndicator.config import Settings
 from syndicator.errors import SourceError
 from syndicator.model import Entry, Post
-from syndicator.render.content import RENDERER_VERSION, render_entry
-from syndicator.render.feedplan import feed_paths, plan_feeds
-from syndicator.render.feeds import render_feed
-from syndicator.render.files import remove_stale, write_if_changed
+from syndicator.render.content import RENDERER_VERSION
 from syndicator.sources import Collection, collect_all, open_source
-from syndicator.store import Store
+
+if TYPE_CHECKING:  # the renderers (feedgen, lxml, Markdown) load only when a feed is written
+    from syndicator.render.feedwork import FeedJob, FileStamp
+    from syndicator.store import Store
 
 __all__ = [
     "CollectReport",
@@ -77,15 +78,14 @@ class FeedReport:
 def collect(settings: Settings, store: Store, now: datetime) -> CollectReport:
     """Collect every source into the store; problems are reported, never fatal."""
     sources = [open_source(s, settings.site) for s in settings.sources]
-    known = {s.name: store.source_stamps(s.name) for s in sources}
-    states = {s.name: store.source_state(s.name) for s in sources}
+    known, states = store.sources_known([s.name for s in sources])
     collections: list[Collection] = collect_all(sources, known, states, now)
     summaries: list[SourceSummary] = []
     problems: list[SourceError] = []
     new_posts: list[str] = []
-    for collection in collections:
-        result = store.record_collection(collection, now)
-        store.set_source_state(collection.source, collection.state)
+    # One transaction for every source, its posts and its state: one commit, not one per source.
+    results = store.record_collections(collections, now)
+    for collection, result in zip(collections, results, strict=True):
         problems.extend(collection.problems)
         new_posts.extend(result.new)
         summary = SourceSummary(
@@ -123,39 +123,74 @@ def collect(settings: Settings, store: Store, now: datetime) -> CollectReport:
 
 def entries_for(store: Store, posts: Sequence[Post]) -> dict[str, Entry]:
     """Rendered entries for these posts, from the render cache where possible."""
+    from syndicator.render.feedwork import render_entries
+
     keys = {p.id: f"{p.content_hash}:{RENDERER_VERSION}" for p in posts}
     cached = store.cached_renders(list(set(keys.values())))
     entries: dict[str, Entry] = {}
-    fresh: dict[str, tuple[str, str, str]] = {}
+    missing: list[Post] = []
     for post in posts:
         hit = cached.get(keys[post.id])
         if hit is not None:
             entries[post.id] = Entry(post, hit[0], hit[1], hit[2])
-            continue
-        entry = render_entry(post)
-        entries[post.id] = entry
-        fresh[keys[post.id]] = (entry.content_html, entry.summary_html, entry.summary_text)
+        elif post.id not in entries:
+            missing.append(post)
+    fresh: dict[str, tuple[str, str, str]] = {}
+    for entry in render_entries(missing):
+        entries[entry.post.id] = entry
+        fresh[keys[entry.post.id]] = (entry.content_html, entry.summary_html, entry.summary_text)
     if fresh:
         store.cache_renders(fresh)
     return entries
 
 
-def _feeds_fingerprint(settings: Settings, store: Store) -> str:
-    parts = [
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _settings_fingerprint(settings: Settings) -> str:
+    """Everything besides the posts that a feed's bytes depend on."""
+    return _digest(
         __version__,
         RENDERER_VERSION,
         settings.path.read_bytes().hex() if settings.path.exists() else "",
-        store.get_state("posts.version") or "",
-        json.dumps([str(settings.feeds.dir), settings.site.url, settings.site.baseurl]),
-    ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        repr(settings.site),  # includes what the Jekyll _config.yml supplied
+        repr(settings.feeds),
+    )
+
+
+def _file_stamp(path: Path) -> FileStamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _previous_stamps(store: Store) -> dict[str, tuple[str, FileStamp]]:
+    """path -> (input digest, file stamp) of each feed file as the last run left it."""
+    raw = store.get_state("feeds.stamps")
+    try:
+        loaded = json.loads(raw) if raw else {}
+        return {path: (str(v[0]), (int(v[1]), int(v[2]))) for path, v in loaded.items()}
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return {}
 
 
 def publish_feeds(
     settings: Settings, store: Store, now: datetime, *, force: bool = False
 ) -> FeedReport:
-    """Write every configured feed file whose bytes changed; remove feeds of vanished topics."""
-    fingerprint = _feeds_fingerprint(settings, store)
+    """Write every configured feed file whose bytes changed; remove feeds of vanished topics.
+
+    A feed whose inputs (settings, its posts and their content hashes) are those it was last
+    written from, and whose file is as it was left, is not even rendered.
+    """
+    from syndicator.render.feedplan import feed_paths, plan_feeds
+    from syndicator.render.feedwork import FeedJob, write_feeds
+    from syndicator.render.files import remove_stale, write_if_changed
+
+    settings_print = _settings_fingerprint(settings)
+    fingerprint = _digest(settings_print, store.get_state("posts.version") or "")
     listed = store.get_state("feeds.files")
     previous_files = [Path(p) for p in json.loads(listed)] if listed else []
     if (
@@ -166,32 +201,56 @@ def publish_feeds(
     ):
         log.info("feeds unchanged since the last run files=%d", len(previous_files))
         return FeedReport(skipped=True, unchanged=len(previous_files), files=tuple(previous_files))
-    posts = store.posts()
-    by_id = {p.id: p for p in posts}
-    plans = plan_feeds(posts, settings.site, settings.feeds)
-    needed = {post_id for plan in plans for post_id in plan.post_ids}
-    entries = entries_for(store, [by_id[i] for i in needed])
+    heads = store.post_heads()
+    hashes = {head.id: head.content_hash for head in heads}
+    plans = plan_feeds(heads, settings.site, settings.feeds)
+    previous = {} if force else _previous_stamps(store)
     out = settings.feeds.dir
-    written: list[Path] = []
     keep: set[Path] = set()
-    unchanged = 0
+    stamps: dict[str, tuple[str, FileStamp]] = {}
+    jobs: list[tuple[FeedJob, str]] = []
     for plan in plans:
-        plan_entries = [entries[i] for i in plan.post_ids]
+        inputs = json.dumps(
+            [plan.stem, plan.title, plan.kind, plan.name, [[i, hashes[i]] for i in plan.post_ids]],
+            ensure_ascii=False,
+        )
         for fmt, relative in feed_paths(plan, settings.feeds.formats).items():
             target = out / relative
             keep.add(target)
-            data = render_feed(plan, plan_entries, fmt, settings.site, settings.feeds)
-            if write_if_changed(target, data):
-                written.append(target)
+            digest = _digest(settings_print, inputs, fmt)
+            before = previous.get(str(target))
+            if before is not None and before[0] == digest and before[1] == _file_stamp(target):
+                stamps[str(target)] = before
             else:
-                unchanged += 1
+                jobs.append((FeedJob(plan, fmt, target), digest))
+    needed = list(dict.fromkeys(i for job, _ in jobs for i in job.plan.post_ids))
+    entries = entries_for(store, store.get_posts(needed)) if needed else {}
+    results = write_feeds(
+        [job for job, _ in jobs], entries, settings.site, settings.feeds, write_if_changed
+    )
+    written: list[Path] = []
+    for (job, digest), (was_written, stamp) in zip(jobs, results, strict=True):
+        stamps[str(job.target)] = (digest, stamp)
+        if was_written:
+            written.append(job.target)
+            log.debug("wrote feed path=%s", job.target)
+    unchanged = len(keep) - len(written)
     removed = remove_stale(out, keep)
-    for path in written:
-        log.debug("wrote feed path=%s", path)
     for path in removed:
         log.info("removed feed path=%s (its category or tag is gone)", path)
     store.set_state("feeds.fingerprint", fingerprint)
     store.set_state("feeds.files", json.dumps(sorted(str(p) for p in keep)))
+    store.set_state(
+        "feeds.stamps",
+        json.dumps({path: [d, *st] for path, (d, st) in sorted(stamps.items())}),
+    )
+    log.info(
+        "feeds published rendered=%d written=%d unchanged=%d removed=%d",
+        len(jobs),
+        len(written),
+        unchanged,
+        len(removed),
+    )
     return FeedReport(tuple(written), unchanged, tuple(removed), files=tuple(sorted(keep)))
 
 

@@ -133,6 +133,7 @@ def test_example_config_documents_every_setting(repo_root: Path) -> None:
         "smtp_security": "security",
         "smtp_username": "username",
         "smtp_connections": "connections",
+        "smtp_ca_file": "ca_file",
         "ses_region": "region",
     }
     secrets = {"api_key", "smtp_password", "secret_keys", "path"}

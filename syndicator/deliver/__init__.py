@@ -54,7 +54,8 @@ def open_backend(mail: MailSettings) -> MailBackend:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"mail backend {mail.backend!r} is not available: {exc}",
-                          key="mail.backend") from exc
+        raise ConfigError(
+            f"mail backend {mail.backend!r} is not available: {exc}", key="mail.backend"
+        ) from exc
     backend: MailBackend = getattr(module, class_name)(mail)
     return backend

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 from syndicator.markup.html import absolutize, first_paragraph_text, html_to_text, truncate_text
-from syndicator.markup.markdown import render_markdown
 from syndicator.model import BodyFormat, Entry, Post
 
 __all__ = ["RENDERER_VERSION", "SUMMARY_LIMIT", "render_entry"]
@@ -16,7 +15,11 @@ SUMMARY_LIMIT = 300
 
 
 def _to_html(text: str, body_format: BodyFormat) -> str:
-    return render_markdown(text) if body_format == "markdown" else text
+    if body_format != "markdown":
+        return text
+    from syndicator.markup.markdown import render_markdown  # lxml and the parser: on first use
+
+    return render_markdown(text)
 
 
 def render_entry(post: Post) -> Entry:

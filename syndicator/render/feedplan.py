@@ -15,18 +15,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from syndicator.config import FeedsSettings, SiteSettings
 from syndicator.errors import RenderError
-from syndicator.model import Post
 
 __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
     "FeedKind",
     "FeedPlan",
+    "PlannedPost",
     "absolute_url",
     "feed_paths",
     "feed_url",
@@ -57,6 +58,24 @@ _UNSAFE_RUN = re.compile(r"[^\w-]+")  # Unicode \w: Hangul and other letters sta
 _MAX_NAME = 100
 
 
+class PlannedPost(Protocol):
+    """What planning needs of a post: a Post, or a store's body-less PostHead."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def origin(self) -> str: ...
+
+
+_P = TypeVar("_P", bound=PlannedPost)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedPlan:
     """One feed to write: its file stem (``feed``, ``feed/News``, ``feed/by_tag/LLM``) and posts.
@@ -72,13 +91,15 @@ class FeedPlan:
     post_ids: tuple[str, ...]
 
 
-def sort_newest_first(posts: Iterable[Post]) -> list[Post]:
+def sort_newest_first(posts: Iterable[_P]) -> list[_P]:
     """Newest ``published`` first; posts published at the same instant by id, ascending."""
     by_id = sorted(posts, key=lambda post: post.id)
     return sorted(by_id, key=lambda post: post.published, reverse=True)
 
 
-def plan_feeds(posts: Sequence[Post], site: SiteSettings, feeds: FeedsSettings) -> list[FeedPlan]:
+def plan_feeds(
+    posts: Sequence[PlannedPost], site: SiteSettings, feeds: FeedsSettings
+) -> list[FeedPlan]:
     """The main feed, then one per category and one per tag (as enabled), in name order."""
     ordered = _unique(sort_newest_first(posts))
     title = site.title or site.url
@@ -90,7 +111,7 @@ def plan_feeds(posts: Sequence[Post], site: SiteSettings, feeds: FeedsSettings) 
     for kind, folder, enabled in groups:
         if not enabled:
             continue
-        members: dict[str, list[Post]] = {}
+        members: dict[str, list[PlannedPost]] = {}
         for post in ordered:
             terms = post.categories if kind == "category" else post.tags
             # NFC: the same word typed on macOS (NFD) and elsewhere is one topic.
@@ -192,9 +213,9 @@ def _candidate(name: str) -> tuple[str, bool]:
     return cleaned, lossless
 
 
-def _unique(posts: list[Post]) -> list[Post]:
+def _unique(posts: list[_P]) -> list[_P]:
     seen: set[str] = set()
-    result: list[Post] = []
+    result: list[_P] = []
     for post in posts:
         if post.id in seen:
             log.warning("duplicate post id left out of feeds id=%s origin=%s", post.id, post.origin)
@@ -204,5 +225,5 @@ def _unique(posts: list[Post]) -> list[Post]:
     return result
 
 
-def _ids(posts: Sequence[Post], limit: int) -> tuple[str, ...]:
+def _ids(posts: Sequence[PlannedPost], limit: int) -> tuple[str, ...]:
     return tuple(post.id for post in posts[:limit])

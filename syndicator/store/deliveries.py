@@ -65,28 +65,26 @@ class DeliveryRecords:
             sa.select(deliveries.c.id)
             .where(deliveries.c.status == _PENDING)
             .where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
-            .order_by(deliveries.c.status, deliveries.c.edition_id, deliveries.c.subscriber_id)
+            .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
             .limit(limit)
         )
         if edition_id is not None:
             pick = pick.where(deliveries.c.edition_id == edition_id)
         if not self._db.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
+        claim = (
+            deliveries.update()
+            .where(deliveries.c.id.in_(pick))
+            .values(status=_SENDING, worker=worker, claimed_at=now)
+            .returning(*deliveries.c)
+        )
         with self._db.write() as conn:
-            ids = list(conn.execute(pick).scalars())
-            if not ids:
+            claimed = sorted(
+                (_delivery(r) for r in conn.execute(claim)),
+                key=lambda d: (d.edition_id, d.subscriber_id),
+            )
+            if not claimed:
                 return []
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(ids))
-                .values(status=_SENDING, worker=worker, claimed_at=now)
-            )
-            query = (
-                sa.select(deliveries)
-                .where(deliveries.c.id.in_(ids))
-                .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
-            )
-            claimed = [_delivery(r) for r in conn.execute(query)]
             blocked = self._suppressed_ids(conn, claimed)
         log.debug("deliveries claimed worker=%s count=%d", worker, len(claimed))
         return [d for d in claimed if d.id not in blocked]

@@ -24,6 +24,7 @@ __all__ = ["EditionRecords", "NewsletterState"]
 log = logging.getLogger(__name__)
 
 RECIPIENT_CHUNK = 5000  # delivery rows per executemany
+ANALYZE_AFTER = 10_000  # deliveries in one edition that make PostgreSQL statistics stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,11 @@ class EditionRecords:
         except Conflict:
             log.info("edition made concurrently newsletter=%s", newsletter)
             return None
+        if count >= ANALYZE_AFTER and not self._db.is_sqlite:
+            # Fresh planner statistics, or claims sort every pending row instead of using the
+            # pending-rows index (measured: 90 ms instead of 5 ms per batch of 500 at 100,000 rows).
+            with self._db.write() as conn:
+                conn.execute(sa.text("ANALYZE deliveries"))
         log.info(
             "edition created newsletter=%s number=%d posts=%d deliveries=%d",
             newsletter,

@@ -16,7 +16,7 @@ from syndicator.sources import Collection
 from syndicator.store.database import Database
 from syndicator.store.schema import post_topics, posts, source_stamps, sources
 
-__all__ = ["CHUNK", "CollectResult", "PostRecords", "chunks", "post_from_row"]
+__all__ = ["CHUNK", "CollectResult", "PostHead", "PostRecords", "chunks", "post_from_row"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,18 @@ class CollectResult:
     removed: tuple[str, ...] = ()
     unchanged: int = 0
     baseline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PostHead:
+    """What planning feeds needs of a stored post: no body, no rendering; cheap to load."""
+
+    id: str
+    published: datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    origin: str
+    content_hash: str
 
 
 def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterable[Sequence[_T]]:
@@ -108,53 +120,63 @@ class PostRecords:
 
     def record_collection(self, collection: Collection, now: datetime) -> CollectResult:
         """Store what a source collected, in one transaction; report new/changed/removed ids."""
-        name = collection.source
         with self._db.write() as conn:
-            source_row = conn.execute(
-                sa.select(sources.c.first_collected).where(sources.c.name == name)
-            ).first()
-            baseline = source_row is None or source_row.first_collected is None
-            latest = {post.id: post for post in collection.changed}  # last copy of an id wins
-            stored = self._stored_hashes(conn, list(latest))
-            inserts: list[dict[str, Any]] = []
-            updates: list[dict[str, Any]] = []
-            new: list[str] = []
-            changed: list[str] = []
-            unchanged = len(collection.unchanged)
-            for post in latest.values():
-                row = _post_row(post, now)
-                before = stored.get(post.id)
-                if before is None:
-                    inserts.append({**row, "first_seen": now})
-                    new.append(post.id)
-                elif before[0] != row["content_hash"] or before[1] is not None:
-                    updates.append({**row, "_id": post.id})
-                    changed.append(post.id)
-                else:
-                    unchanged += 1
-            if inserts:
-                conn.execute(posts.insert(), inserts)
-            if updates:
-                values: dict[str, Any] = {
-                    c: sa.bindparam(c) for c in updates[0] if c not in ("_id", "id")
-                }
-                conn.execute(
-                    posts.update().where(posts.c.id == sa.bindparam("_id")).values(values),
-                    updates,
-                )
-            touched = [latest[i] for i in new + changed]
-            for part in chunks([p.id for p in touched]):
-                conn.execute(post_topics.delete().where(post_topics.c.post_id.in_(part)))
-            topic_rows = [row for post in touched for row in _topic_rows(post)]
-            if topic_rows:
-                conn.execute(post_topics.insert(), topic_rows)
-            removed: list[str] = []
-            if collection.complete and not collection.failed:
-                seen = set(collection.unchanged) | set(collection.origins)
-                seen |= {post.origin for post in collection.changed}
-                removed = self._remove_unseen(conn, name, seen, set(latest), now)
-            self._save_stamps(conn, collection)
-            self._save_source(conn, collection, now, first=baseline and not collection.failed)
+            return self._record(conn, collection, now)
+
+    def record_collections(
+        self, collections: Sequence[Collection], now: datetime
+    ) -> list[CollectResult]:
+        """Store many sources' collections and their state in ONE transaction (one commit)."""
+        with self._db.write() as conn:
+            return [self._record(conn, collection, now) for collection in collections]
+
+    def _record(self, conn: Connection, collection: Collection, now: datetime) -> CollectResult:
+        name = collection.source
+        source_row = conn.execute(
+            sa.select(sources.c.first_collected).where(sources.c.name == name)
+        ).first()
+        baseline = source_row is None or source_row.first_collected is None
+        latest = {post.id: post for post in collection.changed}  # last copy of an id wins
+        stored = self._stored_hashes(conn, list(latest))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        new: list[str] = []
+        changed: list[str] = []
+        unchanged = len(collection.unchanged)
+        for post in latest.values():
+            row = _post_row(post, now)
+            before = stored.get(post.id)
+            if before is None:
+                inserts.append({**row, "first_seen": now})
+                new.append(post.id)
+            elif before[0] != row["content_hash"] or before[1] is not None:
+                updates.append({**row, "_id": post.id})
+                changed.append(post.id)
+            else:
+                unchanged += 1
+        if inserts:
+            conn.execute(posts.insert(), inserts)
+        if updates:
+            values: dict[str, Any] = {
+                c: sa.bindparam(c) for c in updates[0] if c not in ("_id", "id")
+            }
+            conn.execute(
+                posts.update().where(posts.c.id == sa.bindparam("_id")).values(values),
+                updates,
+            )
+        touched = [latest[i] for i in new + changed]
+        for part in chunks([p.id for p in touched]):
+            conn.execute(post_topics.delete().where(post_topics.c.post_id.in_(part)))
+        topic_rows = [row for post in touched for row in _topic_rows(post)]
+        if topic_rows:
+            conn.execute(post_topics.insert(), topic_rows)
+        removed: list[str] = []
+        if collection.complete and not collection.failed:
+            seen = set(collection.unchanged) | set(collection.origins)
+            seen |= {post.origin for post in collection.changed}
+            removed = self._remove_unseen(conn, name, seen, set(latest), now)
+        self._save_stamps(conn, collection)
+        self._save_source(conn, collection, now, first=baseline and not collection.failed)
         result = CollectResult(
             new=() if baseline else tuple(new),
             changed=tuple(changed),
@@ -242,6 +264,25 @@ class PostRecords:
             ).scalar()
         return dict(state) if state else {}
 
+    def sources_known(
+        self, names: Sequence[str]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, Any]]]:
+        """Stamps and state of many sources in one read: (name -> stamps, name -> state)."""
+        stamps: dict[str, dict[str, str]] = {name: {} for name in names}
+        states: dict[str, dict[str, Any]] = {name: {} for name in names}
+        with self._db.read() as conn:
+            for part in chunks(list(stamps)):
+                query = sa.select(
+                    source_stamps.c.source, source_stamps.c.origin, source_stamps.c.stamp
+                ).where(source_stamps.c.source.in_(part))
+                for row in conn.execute(query):
+                    stamps[row.source][row.origin] = row.stamp
+                rows = conn.execute(
+                    sa.select(sources.c.name, sources.c.state).where(sources.c.name.in_(part))
+                )
+                states.update((row.name, dict(row.state)) for row in rows if row.state)
+        return stamps, states
+
     def set_source_state(self, source: str, state: Mapping[str, Any]) -> None:
         with self._db.write() as conn:
             self._db.upsert(conn, sources, [{"name": source, "state": dict(state)}])
@@ -260,6 +301,35 @@ class PostRecords:
         query = query.order_by(posts.c.published.desc(), posts.c.id).limit(limit)
         with self._db.read() as conn:
             return [post_from_row(r) for r in conn.execute(query).mappings()]
+
+    def post_heads(self) -> list[PostHead]:
+        """Every post not removed, without its body, newest first (as :meth:`posts`)."""
+        c = posts.c
+        query = (
+            sa.select(
+                c.id,
+                c.published,
+                c.published_offset,
+                c.categories,
+                c.tags,
+                c.origin,
+                c.content_hash,
+            )
+            .where(posts.c.removed.is_(None))
+            .order_by(posts.c.published.desc(), posts.c.id)
+        )
+        with self._db.read() as conn:
+            return [
+                PostHead(
+                    id=r.id,
+                    published=_with_offset(r.published, r.published_offset),
+                    categories=tuple(r.categories),
+                    tags=tuple(r.tags),
+                    origin=r.origin,
+                    content_hash=r.content_hash,
+                )
+                for r in conn.execute(query)
+            ]
 
     def get_posts(self, ids: Sequence[str]) -> list[Post]:
         """The stored posts with these ids (removed ones too), in the order given."""

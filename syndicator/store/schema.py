@@ -230,7 +230,20 @@ deliveries = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("sent_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("edition_id", "subscriber_id"),
-    # claim order: oldest edition first, then subscriber; the status prefix keeps scans short
-    sa.Index("ix_deliveries_claim", "status", "edition_id", "subscriber_id"),
+    # Partial indexes hold only the rows a claim or a stale-row sweep looks for, so neither
+    # scans past the (many) rows already settled. Claim order: edition, then subscriber.
+    sa.Index(
+        "ix_deliveries_pending",
+        "edition_id",
+        "subscriber_id",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_deliveries_sending",
+        "claimed_at",
+        sqlite_where=sa.text("status = 'sending'"),
+        postgresql_where=sa.text("status = 'sending'"),
+    ),
     sa.Index(None, "subscriber_id"),
 )

@@ -46,7 +46,9 @@ def test_create_edition_and_read_it_back(store: Store) -> None:
     ids = [posts[2].id, posts[0].id]
     recipients = [(7, "a@example.com", "all"), (8, "b@example.com", "news"), (7, "dup", "x")]
     edition = store.create_edition("weekly", "주간 1호", ids, "<h1>1호</h1>", NOW, recipients)
-    assert edition == Edition(edition.id if edition else 0, "weekly", 1, NOW, "주간 1호", tuple(ids), "<h1>1호</h1>")
+    assert edition == Edition(
+        edition.id if edition else 0, "weekly", 1, NOW, "주간 1호", tuple(ids), "<h1>1호</h1>"
+    )
     assert edition is not None
     assert store.get_edition("weekly", 1) == edition
     assert store.edition(edition.id) == edition
@@ -82,7 +84,12 @@ def test_concurrent_create_edition_makes_one(store: Store, open_store: Callable[
         barrier.wait()
         recipients = [(n, f"r{n}@example.com", "") for n in range(300)]
         results[index] = stores[index].create_edition(
-            "weekly", f"by {index}", [make_post(1).id], "", NOW, recipients,
+            "weekly",
+            f"by {index}",
+            [make_post(1).id],
+            "",
+            NOW,
+            recipients,
             number=state.last_number + 1,
         )
 

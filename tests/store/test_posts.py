@@ -18,7 +18,9 @@ def test_first_collection_is_a_baseline_with_nothing_new(store: Store) -> None:
     assert result.new == ()
     assert store.post_count() == 3
     # the second collection is no longer a baseline: a new post is reported as new
-    later = store.record_collection(collect([make_post(3)], unchanged=[p.origin for p in posts]), NOW)
+    later = store.record_collection(
+        collect([make_post(3)], unchanged=[p.origin for p in posts]), NOW
+    )
     assert later.baseline is False
     assert later.new == (make_post(3).id,)
     assert later.unchanged == 3
@@ -109,7 +111,10 @@ def test_posts_queries_order_limit_topic_since(store: Store) -> None:
     assert [p.id for p in store.posts(topic="tag0")] == [posts[3].id, posts[0].id]
     since = posts[4].published.astimezone(KST)
     assert [p.id for p in store.posts(since=since)] == [posts[5].id, posts[4].id]
-    assert store.topics() == {"categories": {"news", "research"}, "tags": {"llm", "tag0", "tag1", "tag2"}}
+    assert store.topics() == {
+        "categories": {"news", "research"},
+        "tags": {"llm", "tag0", "tag1", "tag2"},
+    }
     ids = [posts[3].id, "https://missing.example/", posts[1].id]
     assert [p.id for p in store.get_posts(ids)] == [posts[3].id, posts[1].id]
 

@@ -82,9 +82,7 @@ def test_streaming_filters_and_counts(store: Store) -> None:
     weekly = list(store.subscribers(newsletter="weekly"))
     assert len(weekly) == 50 and all(s.subscription("weekly") for s in weekly)
     active_weekly = store.count_subscribers(newsletter="weekly", status=SubscriberStatus.ACTIVE)
-    assert active_weekly == len(
-        [s for s in weekly if s.status is SubscriberStatus.ACTIVE]
-    ) == 40
+    assert active_weekly == len([s for s in weekly if s.status is SubscriberStatus.ACTIVE]) == 40
     ids = [s.id for s in store.subscribers()]
     assert ids == sorted(ids) and len(ids) == 100
 

@@ -143,7 +143,20 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_deliveries_claim", "deliveries", ["status", "edition_id", "subscriber_id"], unique=False
+        "ix_deliveries_pending",
+        "deliveries",
+        ["edition_id", "subscriber_id"],
+        unique=False,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    )
+    op.create_index(
+        "ix_deliveries_sending",
+        "deliveries",
+        ["claimed_at"],
+        unique=False,
+        sqlite_where=sa.text("status = 'sending'"),
+        postgresql_where=sa.text("status = 'sending'"),
     )
     op.create_index(op.f("ix_deliveries_provider_id"), "deliveries", ["provider_id"], unique=False)
     op.create_index(
@@ -202,7 +215,8 @@ def downgrade() -> None:
     op.drop_table("edition_posts")
     op.drop_index(op.f("ix_deliveries_subscriber_id"), table_name="deliveries")
     op.drop_index(op.f("ix_deliveries_provider_id"), table_name="deliveries")
-    op.drop_index("ix_deliveries_claim", table_name="deliveries")
+    op.drop_index("ix_deliveries_sending", table_name="deliveries")
+    op.drop_index("ix_deliveries_pending", table_name="deliveries")
     op.drop_table("deliveries")
     op.drop_table("suppressions")
     op.drop_index(op.f("ix_subscribers_status"), table_name="subscribers")

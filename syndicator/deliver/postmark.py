@@ -1,0 +1,192 @@
+"""Postmark: POST /email/batch, up to 500 messages per call, one ErrorCode per message.
+
+Wire format and codes: shared/reference/mail_apis.md section 1 (Postmark).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from syndicator.config import MailSettings
+from syndicator.deliver.http import (
+    ApiEndpoint,
+    Clock,
+    RetryPolicy,
+    chunks,
+    encode_json,
+    error_text,
+    unsafe_header,
+)
+from syndicator.deliver.ratelimit import process_bucket
+from syndicator.errors import ConfigError, DeliveryError
+from syndicator.model import Message, Receipt
+
+__all__ = ["PostmarkBackend"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "https://api.postmarkapp.com"
+MAX_BATCH = 500  # /email/batch limit
+MAX_BATCH_BYTES = 45_000_000  # under the 50 MB per call, leaving room for HTTP framing
+INACTIVE_RECIPIENT = 406  # the address is on Postmark's suppression list
+INVALID_EMAIL = 300  # "Invalid email request", e.g. an illegal To address
+BAD_TOKEN = 10
+MAINTENANCE = 100  # retryable per the error-code table
+RETRYABLE_CODES = frozenset({MAINTENANCE, 429})
+SUPPRESS_CODES = frozenset({INACTIVE_RECIPIENT, INVALID_EMAIL})
+
+
+def _payload(message: Message, stream: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "From": message.sender,
+        "To": message.to,
+        "Subject": message.subject,
+        "HtmlBody": message.html,
+        "TextBody": message.text,
+        "Headers": [{"Name": name, "Value": value} for name, value in message.headers],
+        "Metadata": {"delivery_id": message.delivery_id},
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "MessageStream": stream,
+    }
+    if message.reply_to:
+        item["ReplyTo"] = message.reply_to
+    if message.tags:
+        item["Tag"] = message.tags[0]  # Postmark takes a single tag
+    return item
+
+
+def _receipt(message: Message, answer: Any) -> Receipt:
+    if not isinstance(answer, dict):
+        return Receipt(message.delivery_id, ok=False, error=f"unexpected answer {answer!r}")
+    code = answer.get("ErrorCode", -1)
+    if code == 0:
+        return Receipt(message.delivery_id, ok=True, provider_id=str(answer.get("MessageID")))
+    if code == BAD_TOKEN:
+        raise DeliveryError(
+            "postmark rejected the server token; check SYNDICATOR_MAIL_API_KEY", fatal=True
+        )
+    return Receipt(
+        message.delivery_id,
+        ok=False,
+        error=f"postmark ErrorCode {code}: {answer.get('Message', '')}"[:500],
+        retryable=code in RETRYABLE_CODES,
+        suppress=code in SUPPRESS_CODES,
+    )
+
+
+def _maintenance(response: httpx.Response) -> bool:
+    """A 422 with ErrorCode 100 means maintenance: retry like a 503."""
+    if response.status_code != 422:
+        return False
+    try:
+        return bool(response.json().get("ErrorCode") == MAINTENANCE)
+    except (ValueError, AttributeError):
+        return False
+
+
+class PostmarkBackend:
+    """Sends through Postmark's batch endpoint with tracking off and our delivery id as Metadata."""
+
+    name = "postmark"
+
+    def __init__(
+        self,
+        mail: MailSettings,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not mail.api_key:
+            raise ConfigError(
+                "the postmark backend needs SYNDICATOR_MAIL_API_KEY (a server token)",
+                key="mail.api_key",
+            )
+        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
+        # Newsletters belong on a broadcast stream (Postmark's guidance); proposed setting:
+        # [mail] message_stream. Until then the environment may name another stream.
+        self.stream = mail.message_stream or "broadcast"
+        self._endpoint = ApiEndpoint(
+            "postmark",
+            mail.api_url or DEFAULT_URL,
+            headers={
+                "X-Postmark-Server-Token": mail.api_key,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+            policy=policy,
+            clock=clock,
+            client=client,
+        )
+        self._bucket = process_bucket(mail.rate)
+
+    def send_batch(self, messages: Sequence[Message]) -> list[Receipt]:
+        receipts: list[Receipt] = []
+        for chunk in chunks(messages, self.max_batch):
+            receipts.extend(self._send_chunk(chunk))
+        return receipts
+
+    def _send_chunk(self, messages: Sequence[Message]) -> list[Receipt]:
+        by_id: dict[str, Receipt] = {}
+        group: list[tuple[Message, bytes]] = []
+        size = 2
+        for message in messages:
+            bad = unsafe_header(message)
+            if bad is not None:
+                by_id[message.delivery_id] = Receipt(
+                    message.delivery_id, ok=False, error=f"unsafe header {bad!r}"
+                )
+                continue
+            try:
+                item = encode_json(_payload(message, self.stream))
+            except (TypeError, ValueError) as exc:  # e.g. a lone surrogate in the text
+                by_id[message.delivery_id] = Receipt(
+                    message.delivery_id, ok=False, error=f"cannot encode as JSON: {exc}"
+                )
+                continue
+            if group and size + len(item) + 1 > MAX_BATCH_BYTES:
+                by_id.update(self._post(group))
+                group, size = [], 2
+            group.append((message, item))
+            size += len(item) + 1
+        if group:
+            by_id.update(self._post(group))
+        return [by_id[m.delivery_id] for m in messages]
+
+    def _post(self, group: list[tuple[Message, bytes]]) -> dict[str, Receipt]:
+        sendable = [message for message, _ in group]
+        self._bucket.acquire(len(sendable))
+        body = b"[" + b",".join(item for _, item in group) + b"]"
+        response = self._endpoint.post("/email/batch", body, retry_if=_maintenance)
+        receipts = self._answers(sendable, response)
+        return {m.delivery_id: r for m, r in zip(sendable, receipts, strict=True)}
+
+    def _answers(self, messages: Sequence[Message], response: httpx.Response) -> list[Receipt]:
+        if response.status_code == 200:
+            try:
+                answers = response.json()
+            except ValueError as exc:
+                raise DeliveryError(f"postmark answered 200 with invalid JSON: {exc}") from exc
+            if not isinstance(answers, list) or len(answers) != len(messages):
+                raise DeliveryError(
+                    f"postmark answered {len(answers) if isinstance(answers, list) else 'non-list'}"
+                    f" results for {len(messages)} messages"
+                )
+            return [_receipt(m, a) for m, a in zip(messages, answers, strict=True)]
+        error = error_text(response)
+        try:
+            code = response.json().get("ErrorCode")
+        except (ValueError, AttributeError):
+            code = None
+        if code == BAD_TOKEN:
+            raise DeliveryError(f"postmark: {error}; check SYNDICATOR_MAIL_API_KEY", fatal=True)
+        log.warning("postmark rejected batch size=%d error=%r", len(messages), error)
+        return [Receipt(m.delivery_id, ok=False, error=error) for m in messages]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,152 @@
+"""Newsletter editions: when one is due, which posts it announces, who gets which variant.
+
+Due-ness lives in the store (started, last run), so `run` from cron and `serve` agree, a
+restart loses nothing, and slots missed while the machine was down coalesce into one edition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from syndicator.config import NewsletterSettings, Settings
+from syndicator.model import Edition, Entry, Post, Subscriber, SubscriberStatus
+from syndicator.schedule_expr import next_fire, parse_cron
+from syndicator.store import Store
+
+__all__ = ["Candidate", "due", "make_edition", "next_edition", "parse_variant", "variant_key"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the next edition of a newsletter would hold if it were made now."""
+
+    newsletter: NewsletterSettings
+    number: int
+    posts: tuple[Post, ...]
+
+
+def due(settings: Settings, store: Store, newsletter: NewsletterSettings, now: datetime) -> bool:
+    """True when a scheduled slot passed since the last run (missed slots count once)."""
+    state = store.newsletter_state(newsletter.name, now)
+    trigger = parse_cron(newsletter.schedule, settings.site.timezone)
+    fire = next_fire(trigger, state.last_run or state.started)
+    return fire is not None and fire <= now
+
+
+def next_edition(
+    settings: Settings, store: Store, newsletter: NewsletterSettings, now: datetime
+) -> Candidate:
+    state = store.newsletter_state(newsletter.name, now)
+    posts = store.unannounced_posts(
+        newsletter.name,
+        started=state.started,
+        since=now - newsletter.since,
+        topics=newsletter.categories,
+        limit=newsletter.max_posts,
+    )
+    ordered = tuple(sorted(posts, key=lambda p: (p.published, p.id), reverse=True))
+    return Candidate(newsletter, state.last_number + 1, ordered)
+
+
+def variant_key(language: str, indices: Sequence[int]) -> str:
+    """A compact name for one content variant: the reader's language and post positions."""
+    return f"{language}:{','.join(str(i) for i in indices)}"
+
+
+def parse_variant(key: str) -> tuple[str, tuple[int, ...]]:
+    language, _, rest = key.partition(":")
+    return language, tuple(int(i) for i in rest.split(",") if i)
+
+
+def subscriber_posts(subscriber: Subscriber, newsletter: str, posts: Sequence[Post]) -> list[int]:
+    """Positions of the posts this subscriber wants (their topic filter, if any)."""
+    subscription = subscriber.subscription(newsletter)
+    if subscription is None:
+        return []
+    if not subscription.topics:
+        return list(range(len(posts)))
+    wanted = set(subscription.topics)
+    return [i for i, post in enumerate(posts) if post.topics & wanted]
+
+
+def recipients(
+    settings: Settings, store: Store, candidate: Candidate
+) -> Iterator[tuple[int, str, str]]:
+    """(subscriber id, email, variant) for every active, unsuppressed subscriber with posts."""
+    name = candidate.newsletter.name
+    chunk: list[Subscriber] = []
+
+    def flush() -> Iterator[tuple[int, str, str]]:
+        blocked = store.suppressed([s.email for s in chunk])
+        for s in chunk:
+            if s.email in blocked:
+                continue
+            indices = subscriber_posts(s, name, candidate.posts)
+            if indices:
+                language = s.language or settings.site.language
+                yield (s.id, s.email, variant_key(language, indices))
+        chunk.clear()
+
+    for subscriber in store.subscribers(newsletter=name, status=SubscriberStatus.ACTIVE):
+        chunk.append(subscriber)
+        if len(chunk) >= 1000:
+            yield from flush()
+    yield from flush()
+
+
+def make_edition(
+    settings: Settings,
+    store: Store,
+    newsletter: NewsletterSettings,
+    now: datetime,
+    *,
+    force: bool = False,
+) -> Edition | None:
+    """Make the newsletter's edition if due (or forced) and there are new posts.
+
+    Runs under a store-wide lock per newsletter, and the store's unique edition number stops
+    a second process that raced past the lock: an edition is never made twice.
+    """
+    from syndicator.pipeline import entries_for
+    from syndicator.render.digest import DigestRenderer
+
+    with store.lock(f"edition:{newsletter.name}", wait=True):
+        if not force and not due(settings, store, newsletter, now):
+            return None
+        candidate = next_edition(settings, store, newsletter, now)
+        if not candidate.posts:
+            store.mark_run(newsletter.name, now)
+            log.info("no new posts newsletter=%s: no edition", newsletter.name)
+            return None
+        entries = entries_for(store, candidate.posts)
+        ordered: list[Entry] = [entries[p.id] for p in candidate.posts]
+        renderer = DigestRenderer(settings, newsletter)
+        variant = renderer.render_variant(
+            ordered, edition_number=candidate.number, language=settings.site.language
+        )
+        edition = store.create_edition(
+            newsletter.name,
+            variant.subject,
+            [p.id for p in candidate.posts],
+            renderer.render_archive_html(variant),
+            now,
+            list(recipients(settings, store, candidate)),
+            number=candidate.number,
+        )
+        store.mark_run(newsletter.name, now)
+    if edition is None:
+        log.warning("edition of newsletter=%s was made by another process", newsletter.name)
+        return None
+    log.info(
+        "made edition newsletter=%s number=%d posts=%d deliveries=%d",
+        newsletter.name,
+        edition.number,
+        len(edition.post_ids),
+        store.delivery_counts(edition.id).get("pending", 0),
+    )
+    return edition

@@ -1,0 +1,119 @@
+"""Message bytes: structure, RFC 2047 headers, injection refused, checked with the email parser."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage, MIMEPart
+
+import pytest
+
+from syndicator.deliver.mime import BodyTemplate, WireText, build_mime, message_bytes
+from syndicator.errors import DeliveryError
+from syndicator.model import Message
+
+
+def _message(**changes: object) -> Message:
+    fields: dict[str, object] = {
+        "delivery_id": "9-1",
+        "sender": '"AI 뉴스" <news@blog.example.com>',
+        "to": '"김민지" <reader@example.org>',
+        "subject": "AI 뉴스 주간 브리핑: 새 글 3편이 올라왔습니다 — 로봇, 작은 모델, 라이선스",
+        "text": "안녕하세요.\n본문입니다.\n",
+        "html": "<p>안녕하세요.</p>\n",
+        "reply_to": "editor@blog.example.com",
+        "headers": (("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),),
+        "message_id": "<9-1@news.example.com>",
+    }
+    fields.update(changes)
+    return Message(**fields)  # type: ignore[arg-type]
+
+
+def _content(part: MIMEPart) -> str:
+    """A part's decoded text with line ends as Python writes them (the parser keeps CRLF)."""
+    content: str = part.get_content()
+    return content.replace("\r\n", "\n")
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def test_structure_crlf_and_parts_in_order() -> None:
+    raw = message_bytes(_message())
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert raw.isascii() is False  # 8bit UTF-8 bodies
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()  # every header is ASCII on the wire
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+    parsed = _parse(raw)
+    assert parsed.get_content_type() == "multipart/alternative"
+    plain, html = parsed.iter_parts()
+    assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    assert _content(plain) == "안녕하세요.\n본문입니다.\n"
+    assert _content(html) == "<p>안녕하세요.</p>\n"
+    assert parsed["MIME-Version"] == "1.0" and parsed["Date"] is not None
+
+
+def test_korean_subject_is_encoded_and_decodes_back() -> None:
+    message = _message()
+    raw = message_bytes(message)
+    assert b"Subject: =?utf-8?b?" in raw
+    parsed = _parse(raw)
+    assert parsed["Subject"] == message.subject
+    assert parsed["From"].addresses[0].display_name == "AI 뉴스"
+    assert parsed["To"].addresses[0].display_name == "김민지"
+    assert parsed["Message-ID"] == "<9-1@news.example.com>"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"subject": "Hi\r\nBcc: x@evil.example"}, id="crlf-in-subject"),
+        pytest.param({"subject": "Hi\nBcc: x@evil.example"}, id="lf-in-subject"),
+        pytest.param({"to": "a@example.org\r\nBcc: x@evil.example"}, id="crlf-in-to"),
+        pytest.param({"headers": (("X-Note", "a\rb"),)}, id="cr-in-extra-header"),
+        pytest.param({"headers": (("Bcc", "x@evil.example"),)}, id="bcc-as-extra-header"),
+        pytest.param({"headers": (("Bad Name", "x"),)}, id="space-in-header-name"),
+    ],
+)
+def test_header_injection_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(DeliveryError):
+        message_bytes(_message(**changes))
+
+
+def test_long_lines_fall_back_to_quoted_printable() -> None:
+    html = "<p>" + "가나다라 " * 400 + "</p>\n"
+    parsed = _parse(message_bytes(_message(html=html)))
+    part = list(parsed.iter_parts())[1]
+    assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert _content(part) == html
+
+
+def test_text_only_message_is_a_single_part() -> None:
+    parsed = _parse(message_bytes(_message(html="")))
+    assert parsed.get_content_type() == "text/plain"
+    assert _content(parsed) == "안녕하세요.\n본문입니다.\n"
+
+
+def test_body_template_fills_and_reuses_its_wire_form() -> None:
+    template = BodyTemplate("<p>MARKg</p>\n<a href='MARKu'>x</a>", {"MARKg": "g", "MARKu": "u"})
+    body = template.fill({"g": "안녕 &lt;b&gt;", "u": "https://x.example/u/t"})
+    assert isinstance(body, WireText)
+    assert body == "<p>안녕 &lt;b&gt;</p>\n<a href='https://x.example/u/t'>x</a>\n"
+    assert body.wire == body.encode("utf-8").replace(b"\n", b"\r\n")
+    # a value with a line break, or too long for its line, takes the generic path
+    assert not isinstance(template.fill({"g": "a\nb", "u": "u"}), WireText)
+    assert not isinstance(template.fill({"g": "x" * 1000, "u": "u"}), WireText)
+    raw = message_bytes(_message(html=template.fill({"g": "x" * 1000, "u": "u"})))
+    assert _content(list(_parse(raw).iter_parts())[1]).startswith("<p>" + "x" * 1000)
+
+
+def test_build_mime_gives_an_email_message() -> None:
+    built = build_mime(_message())
+    assert isinstance(built, EmailMessage)
+    assert built["Subject"].startswith("AI 뉴스 주간 브리핑")
+    assert built.get_body(("plain",)) is not None
+    assert b"\r\n" in built.as_bytes()
