@@ -5,17 +5,19 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    SYNDICATOR_CONFIG=/srv/syndicator/config/syndicator.toml
+    SYNDICATOR_CONFIG=/srv/syndicator/config/syndicator.toml \
+    SYNDICATOR_DATABASE_URL=sqlite:////srv/syndicator/state/syndicator.db
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY syndicator ./syndicator
-RUN pip install --no-cache-dir '.[postgres]' \
-    && useradd --system --uid 10001 --home-dir /srv/syndicator syndicator \
+# The project itself, from this folder (its dependency ranges live in pyproject.toml)
+RUN pip install --no-cache-dir "./[postgres]" \
+    && useradd --system --uid 10001 --user-group --home-dir /srv/syndicator syndicator \
     && mkdir -p /srv/syndicator/config /srv/syndicator/state \
-    && chown -R syndicator /srv/syndicator
+    && chown -R 10001:10001 /srv/syndicator
 
-USER syndicator
+USER 10001:10001
 WORKDIR /srv/syndicator
 VOLUME ["/srv/syndicator/config", "/srv/syndicator/state"]
 EXPOSE 8000

@@ -18,11 +18,13 @@ __all__ = [
     "post_topics",
     "posts",
     "renders",
+    "soft_bounces",
     "source_stamps",
     "sources",
     "subscribers",
     "subscriptions",
     "suppressions",
+    "webhook_events",
 ]
 
 VERSION_TABLE = "syndicator_alembic_version"
@@ -246,4 +248,29 @@ deliveries = sa.Table(
         postgresql_where=sa.text("status = 'sending'"),
     ),
     sa.Index(None, "subscriber_id"),
+)
+
+# --- mail provider webhooks ----------------------------------------------------------------
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    # provider events already applied, so a redelivered event changes nothing
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("received", UTCDateTime, nullable=False, index=True),
+)
+
+soft_bounces = sa.Table(
+    "soft_bounces",
+    metadata,
+    # consecutive soft bounces; the row goes with the subscriber
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last", UTCDateTime, nullable=False),
 )

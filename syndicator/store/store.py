@@ -12,13 +12,21 @@ from syndicator.store.editions import EditionRecords
 from syndicator.store.posts import PostRecords
 from syndicator.store.state import StateRecords
 from syndicator.store.subscribers import SubscriberRecords
+from syndicator.store.webhook_events import WebhookEventRecords
 
 __all__ = ["Store"]
 
 log = logging.getLogger(__name__)
 
 
-class Store(PostRecords, StateRecords, SubscriberRecords, EditionRecords, DeliveryRecords):
+class Store(
+    PostRecords,
+    StateRecords,
+    SubscriberRecords,
+    EditionRecords,
+    DeliveryRecords,
+    WebhookEventRecords,
+):
     """Everything syndicator keeps, on SQLite or PostgreSQL; open it with ``Store.open(url)``."""
 
     def __init__(self, database: Database) -> None:
