@@ -56,14 +56,19 @@ def _wait_for(port: int) -> None:
     raise SystemExit(f"the feed server did not start on port {port}")
 
 
-def _run(command: list[str]) -> tuple[float, float, int]:
-    """Run one whole process; return wall seconds, its peak RSS in MB, and its exit code."""
+def _run(command: list[str]) -> tuple[float, float, float, int]:
+    """Run one whole process; return wall seconds, CPU seconds, peak RSS in MB, exit code.
+
+    CPU seconds (user + system, of the process and its children) do not grow with the load
+    other programs put on the machine, as the wall clock does.
+    """
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024, process.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024, process.returncode
 
 
 def main() -> int:
@@ -91,9 +96,10 @@ def main() -> int:
             command = [sys.executable, "-m", "syndicator", "feeds", "-q", "--config", str(config)]
             print("command:", " ".join(command))
             for run in ("first", "second"):
-                seconds, peak, code = _run(command)
+                seconds, cpu, peak, code = _run(command)
                 print(
-                    f"{run:6s}: {seconds:6.2f} s  peak RSS {peak:6.1f} MB  exit {code}  "
+                    f"{run:6s}: {seconds:6.2f} s (cpu {cpu:5.2f} s)  peak RSS {peak:6.1f} MB  "
+                    f"exit {code}  load {os.getloadavg()[0]:.1f}  "
                     f"target {TARGETS[run]:.1f} s ({seconds / TARGETS[run]:.2f}x)  "
                     f"rss2email {RSS2EMAIL[run]:.1f} s ({RSS2EMAIL[run] / seconds:.1f}x faster)  "
                     f"memory {peak / MEMORY_TARGET_MB:.2f} of {MEMORY_TARGET_MB} MB"

@@ -1,16 +1,23 @@
 """Deliveries are rows before they are requests: claim a batch, personalize, send, record.
 
-A crash leaves claimed rows in ``sending``; the next run releases them after a grace period, so
-at most the batch that was in flight can go out twice (never with idempotency keys).
+A crash leaves claimed rows in ``sending``; a later run takes each such batch over as the same
+group of rows once it is older than ``stale_after``, so at most the one batch that was in
+flight goes out twice, and never with a provider that honours idempotency keys (Resend's key is
+derived from the group). While one batch is on the wire and being recorded, the next one is
+claimed and rendered; a batch is recorded before the next is sent, so only one is ever
+sent-but-unrecorded.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,25 +33,48 @@ from syndicator.tokens import TokenSigner
 if TYPE_CHECKING:
     from syndicator.render.digest import DigestRenderer, DigestVariant
 
-__all__ = ["DeliveryReport", "deliver_pending"]
+__all__ = ["STALE_AFTER", "DeliveryReport", "deliver_pending", "failure_reason"]
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+# Rows per claim unless [mail] batch_size says otherwise: two claims are alive at once (one on
+# the wire, one being rendered), and 500 digests of ~40 KB kept the sender near 450 MB RSS;
+# 200 stays under 200 MB at the same throughput (bench/README.md "fanout").
+CLAIM_SIZE = 200
 Progress = Callable[[int, int], None]
+_CODED = re.compile(r"^[^:]{1,60}\d[^:]{0,20}$")  # "postmark ErrorCode 406", "HTTP 422"
+
+
+def failure_reason(error: str | None) -> str:
+    """The summary bucket of a failure: its coded prefix, without per-address detail."""
+    text = (error or "unknown").strip()
+    head, sep, _ = text.partition(":")
+    if sep and _CODED.match(head):
+        return head
+    return text[:80]
 
 
 @dataclass
 class DeliveryReport:
     sent: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    retried: int = 0
-    remaining: int = 0
+    failed: Counter[str] = field(default_factory=Counter)  # summary reason -> messages
+    retried: int = 0  # messages put back as pending for a later attempt
+    remaining: int = 0  # pending rows after this pass
     stopped: str = ""  # why sending stopped early (a wrong key, an outage)
+    taken_over: int = 0  # rows re-sent from batches a crashed sender left in flight
 
     @property
     def ok(self) -> bool:
         return not self.failed and not self.stopped
+
+    def summary(self) -> str:
+        """One line: sent, failed by reason, retried, remaining."""
+        failed = ", ".join(f"{n} {reason}" for reason, n in self.failed.most_common()) or "0"
+        return (
+            f"delivery: {self.sent} sent, failed: {failed}, {self.retried} to retry, "
+            f"{self.remaining} remaining"
+        )
 
 
 class _Variants:
@@ -77,6 +107,111 @@ class _Variants:
         return self.cache[key]
 
 
+@dataclass
+class _Batch:
+    """One claim: the messages to send and the rows already settled without sending."""
+
+    messages: list[Message]
+    settled: list[Receipt]
+
+
+@dataclass
+class _Outcome:
+    receipts: list[Receipt] = field(default_factory=list)
+    released: int = 0
+    stopped: str = ""
+
+
+class _Sender:
+    """One pass over the pending rows with one backend."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        backend: MailBackend,
+        now: Callable[[], datetime],
+        edition_id: int | None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.backend = backend
+        self.now = now
+        self.edition_id = edition_id
+        self.signer = TokenSigner(settings.secret_keys)
+        self.variants = _Variants(settings, store)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.claims = 0
+
+    def tag(self) -> str:
+        """A worker tag per claim, so a crashed claim can be taken over as the same group."""
+        self.claims += 1
+        return f"{self.worker}/{self.claims}"
+
+    def claim(self, size: int) -> list[Delivery]:
+        return self.store.claim_deliveries(size, self.tag(), self.now(), edition_id=self.edition_id)
+
+    def prepare(self, batch: Sequence[Delivery]) -> _Batch:
+        """Personalize every row of the claim; one subscriber and one suppression query."""
+        subscribers = self.store.subscribers_by_ids([d.subscriber_id for d in batch])
+        blocked = self.store.suppressed([d.email for d in batch])
+        messages: list[Message] = []
+        settled: list[Receipt] = []
+        for delivery in batch:
+            subscriber = subscribers.get(delivery.subscriber_id)
+            if subscriber is None or delivery.email in blocked:
+                reason = "suppressed" if subscriber else "subscriber removed"
+                settled.append(Receipt(delivery.id, ok=False, error=reason))
+                continue
+            renderer, variant = self.variants.get(delivery)
+            messages.append(
+                renderer.personalize(
+                    variant, subscriber, delivery_id=delivery.id, signer=self.signer
+                )
+            )
+        return _Batch(messages, settled)
+
+    def send(self, batch: _Batch) -> _Outcome:
+        """Hand the batch over and record every answer before the next batch may go out."""
+        try:
+            receipts = self.backend.send_batch(batch.messages) if batch.messages else []
+        except DeliveryError as exc:
+            # The provider did not take the batch as a whole: the rows go back to pending
+            # without using up an attempt (an outage or a wrong key is not the reader's fault).
+            self.store.record_receipts(batch.settled, self.now())
+            released = self.release(batch, str(exc))
+            log.error("delivery stopped fatal=%s reason=%s", exc.fatal, exc)
+            return _Outcome(batch.settled, released, _explain(exc))
+        receipts = batch.settled + receipts
+        self.store.record_receipts(receipts, self.now())
+        return _Outcome(receipts)
+
+    def release(self, batch: _Batch, error: str) -> int:
+        return self.store.release_deliveries([m.delivery_id for m in batch.messages], error=error)
+
+
+def _explain(exc: DeliveryError) -> str:
+    if exc.fatal:
+        text = str(exc)
+        if "SYNDICATOR_MAIL_API_KEY" not in text:
+            text += "; check SYNDICATOR_MAIL_API_KEY"
+        return f"{text}. Nothing more was sent; every message stays pending."
+    return str(exc)
+
+
+def _tally(report: DeliveryReport, outcome: _Outcome) -> None:
+    for receipt in outcome.receipts:
+        if receipt.ok:
+            report.sent += 1
+        elif receipt.retryable:
+            report.retried += 1
+        else:
+            report.failed[failure_reason(receipt.error)] += 1
+    report.retried += outcome.released
+    if outcome.stopped and not report.stopped:
+        report.stopped = outcome.stopped
+
+
 def deliver_pending(
     settings: Settings,
     store: Store,
@@ -85,64 +220,64 @@ def deliver_pending(
     *,
     edition_id: int | None = None,
     progress: Progress | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    claim_size: int = 0,
 ) -> DeliveryReport:
-    """Send every pending delivery (of one edition, or all); returns what happened."""
-    signer = TokenSigner(settings.secret_keys)
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    released = store.release_stale(now() - STALE_AFTER)
-    if released:
-        log.warning("released deliveries=%d left in flight by an interrupted run", released)
-    variants = _Variants(settings, store)
+    """Send every pending delivery (of one edition, or all); returns what happened.
+
+    Batches a crashed sender left in flight longer than ``stale_after`` go first, each as the
+    group it was. ``claim_size`` (default: the backend's batch size) is the rows per claim.
+    """
+    sender = _Sender(settings, store, backend, now, edition_id)
     report = DeliveryReport()
-    size = settings.mail.batch_size or backend.max_batch
+    size = claim_size or settings.mail.batch_size or min(backend.max_batch, CLAIM_SIZE)
     total = store.pending_count()
-    while True:
-        batch = store.claim_deliveries(size, worker, now(), edition_id=edition_id)
-        if not batch:
-            break
-        subscribers = store.subscribers_by_ids([d.subscriber_id for d in batch])
-        blocked = store.suppressed([d.email for d in batch])
-        messages: list[Message] = []
-        receipts: list[Receipt] = []
-        for delivery in batch:
-            subscriber = subscribers.get(delivery.subscriber_id)
-            if subscriber is None or delivery.email in blocked:
-                reason = "suppressed" if subscriber else "subscriber removed"
-                receipts.append(Receipt(delivery.id, ok=False, error=reason))
-                continue
-            renderer, variant = variants.get(delivery)
-            messages.append(
-                renderer.personalize(variant, subscriber, delivery_id=delivery.id, signer=signer)
-            )
-        try:
-            receipts.extend(backend.send_batch(messages) if messages else [])
-        except DeliveryError as exc:
-            # The batch did not go out: put its rows back as pending and stop this pass.
-            store.record_receipts(
-                [Receipt(m.delivery_id, ok=False, error=str(exc), retryable=True) for m in messages]
-                + receipts,
-                now(),
-            )
-            report.retried += len(messages)
-            report.stopped = str(exc)
-            log.error("delivery stopped: %s", exc)
-            break
-        store.record_receipts(receipts, now())
-        for receipt in receipts:
-            if receipt.ok:
-                report.sent += 1
-            elif receipt.retryable:
-                report.retried += 1
-            else:
-                report.failed[receipt.error or "unknown"] += 1
-        if progress:
-            progress(report.sent + sum(report.failed.values()), total)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send")
+    in_flight: Future[_Outcome] | None = None
+
+    def settle() -> None:
+        nonlocal in_flight
+        if in_flight is not None:
+            outcome, in_flight = in_flight.result(), None
+            _tally(report, outcome)
+            if progress:
+                progress(report.sent + sum(report.failed.values()), total)
+
+    recovering = True  # crashed batches first; never our own, which are all claimed later
+
+    def next_claim() -> list[Delivery]:
+        nonlocal total, recovering
+        if recovering:
+            stale = store.reclaim_stale_batch(now() - stale_after, sender.tag(), now(), edition_id)
+            if stale:
+                report.taken_over += len(stale)
+                total += len(stale)
+                return stale
+            recovering = False
+        return sender.claim(size)
+
+    try:
+        while not report.stopped:
+            claimed = next_claim()
+            if not claimed:
+                break
+            batch = sender.prepare(claimed)  # overlaps with the batch on the wire
+            settle()
+            if report.stopped:
+                store.record_receipts(batch.settled, now())
+                report.retried += sender.release(batch, report.stopped)
+                break
+            in_flight = pool.submit(sender.send, batch)
+        settle()
+    finally:
+        pool.shutdown(wait=True)
     report.remaining = store.pending_count()
     log.info(
-        "delivery sent=%d failed=%d retried=%d remaining=%d",
+        "delivery sent=%d failed=%d retried=%d remaining=%d taken_over=%d",
         report.sent,
         sum(report.failed.values()),
         report.retried,
         report.remaining,
+        report.taken_over,
     )
     return report

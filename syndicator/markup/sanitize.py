@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from urllib.parse import urljoin, urlsplit
@@ -86,14 +87,27 @@ def _is_tracker(attrs: dict[str, str]) -> bool:
     return host in _TRACKER_HOSTS or "/~r/" in src or "/~ff/" in src
 
 
+@functools.lru_cache(maxsize=8192)
+def _absolute(base: str, value: str) -> str:
+    """``value`` resolved against ``base``, HTML-escaped; cached: a post repeats its links."""
+    if value.startswith("/") and not value.startswith("//") and "/." not in value:
+        parts = urlsplit(base)  # root-relative: only the origin matters (urljoin is slow)
+        joined = f"{parts.scheme}://{parts.netloc}{value}"
+    else:
+        joined = urljoin(base, value)
+    return html.escape(joined, quote=True)
+
+
 def _resolve(match: re.Match[str], base: str) -> str:
     """Resolve one relative URL attribute, or drop a data: URL that is not an inline image."""
-    name, value = match.group(1), html.unescape(match.group(2))
+    name, value = match.group(1), match.group(2)
+    if "&" in value:
+        value = html.unescape(value)
     if value.strip().lower().startswith("data:"):
         return match.group(0) if name == "src" and _SAFE_DATA_IMAGE.match(value.strip()) else ""
     if not base:
         return match.group(0)
-    return f'{name}="{html.escape(urljoin(base, value), quote=True)}"'
+    return f'{name}="{_absolute(base, value)}"'
 
 
 def _drop_tracker(match: re.Match[str]) -> str:

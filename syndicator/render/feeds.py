@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -31,6 +32,12 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Characters XML 1.0 forbids (lxml refuses them): one stray control character in one post
 # must not stop every feed from being written.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@lru_cache(maxsize=256)
+def _content_not_xml(content_html: str) -> bool:
+    """Whether a post's HTML has characters XML forbids; asked once per post, not per feed."""
+    return _NOT_XML.search(content_html) is not None
 
 
 def render_feed(
@@ -158,9 +165,9 @@ def _rss(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: FeedsS
 def _xml_safe(entry: Entry) -> Entry:
     """The entry without characters XML cannot carry (a copy only when there are any)."""
     post = entry.post
-    texts = [post.title, entry.content_html, entry.summary_html, entry.summary_text]
+    texts = [post.title, entry.summary_html, entry.summary_text]
     texts += [*post.categories, *post.tags, *(a.name for a in post.authors)]
-    if not any(_NOT_XML.search(text) for text in texts):
+    if not _content_not_xml(entry.content_html) and not any(_NOT_XML.search(t) for t in texts):
         return entry
     log.warning("characters not allowed in XML dropped id=%s origin=%s", post.id, post.origin)
     clean = _NOT_XML.sub

@@ -8,6 +8,7 @@ with a single thread (the CLI), never from the long-lived server.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -92,6 +93,9 @@ def render_entries(posts: Sequence[Post]) -> list[Entry]:
     workers = worker_count() if len(posts) >= PARALLEL_ENTRIES else 0
     if not workers:
         return [render_entry(post) for post in posts]
+    from syndicator.markup import render_markdown
+
+    render_markdown("")  # load the parser here, once, not in every worker
     with _forked_pool(workers, {"posts": posts}) as pool:
         parts = list(
             pool.map(_render_entry_at, range(len(posts)), chunksize=_spread(len(posts), workers))
@@ -130,6 +134,8 @@ def write_feeds(
     write: Callable[[Path, bytes], bool],
 ) -> list[tuple[bool, FileStamp]]:
     """Render and ``write`` each job's file; per job: whether it was written, and its stamp."""
+    importlib.import_module("syndicator.render.feeds")  # feedgen and lxml: loaded before forking
+
     workers = worker_count() if len(jobs) >= PARALLEL_FEEDS else 0
     if workers:
         shared = {"jobs": jobs, "entries": entries, "site": site, "feeds": feeds, "write": write}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from syndicator.sources.feedparse import ParsedEntry, ParsedFeed
 __all__ = ["MappedFeed", "entry_origin", "map_entries"]
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# Every entry of a feed joins the same feed URL and link: remember the answers.
+_urljoin = functools.lru_cache(maxsize=4096)(urljoin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +102,8 @@ def map_entries(
             published = datetime.fromisoformat(remembered) if remembered else now
             seen_now[origin] = published.isoformat()
         updated = max(entry.updated or published, published)
-        base = urljoin(urljoin(feed_url, parsed.link), entry.base or parsed.link)
-        link = urljoin(base, entry.link) if entry.link else ""
+        base = _urljoin(_urljoin(feed_url, parsed.link), entry.base or parsed.link)
+        link = _urljoin(base, entry.link) if entry.link else ""
         raw_body = entry.content_html or entry.summary_html
         body = sanitize_html(raw_body + _enclosures_html(entry, base), base)
         excerpt = None

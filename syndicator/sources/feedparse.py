@@ -15,19 +15,17 @@ from datetime import UTC, datetime
 from html import escape, unescape
 from typing import Any
 
-import feedparser
 import nh3
 
 from syndicator.errors import SourceError
 
-__all__ = ["ParsedEntry", "ParsedFeed", "parse_feed"]
+__all__ = ["ParsedEntry", "ParsedFeed", "as_html", "parse_feed", "text_title"]
 
 _ENTITY_DECL = re.compile(
     rb"<!(?:\x00)?(?:E|\x00E)(?:\x00)?N(?:\x00)?T(?:\x00)?I(?:\x00)?T(?:\x00)?Y"
 )
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*$")
-_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +77,7 @@ def _iso(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _text_title(detail: Any, fallback: str) -> str:
+def text_title(detail: Any, fallback: str) -> str:
     if not detail:
         return fallback
     value = str(detail.get("value", ""))
@@ -88,7 +86,7 @@ def _text_title(detail: Any, fallback: str) -> str:
     return " ".join(value.split())
 
 
-def _as_html(detail: Any) -> str:
+def as_html(detail: Any) -> str:
     value = str(detail.get("value", ""))
     if "html" in str(detail.get("type", "text/html")):
         return value
@@ -107,8 +105,8 @@ def _from_feedparser(
     entry: Any, feed_link: str, feed_language: str | None, feed_authors: tuple[Any, ...]
 ) -> ParsedEntry:
     contents = entry.get("content") or []
-    content = _as_html(contents[0]) if contents else ""
-    summary = _as_html(entry["summary_detail"]) if entry.get("summary_detail") else ""
+    content = as_html(contents[0]) if contents else ""
+    summary = as_html(entry["summary_detail"]) if entry.get("summary_detail") else ""
     base = ""
     for detail in (*contents[:1], entry.get("summary_detail")):
         if detail and detail.get("base"):
@@ -139,7 +137,7 @@ def _from_feedparser(
     return ParsedEntry(
         key=str(entry.get("id") or ""),
         link=link,
-        title=_text_title(entry.get("title_detail"), str(entry.get("title") or "")),
+        title=text_title(entry.get("title_detail"), str(entry.get("title") or "")),
         content_html=content,
         summary_html=summary,
         published=_struct_time(entry.get("published_parsed")),
@@ -159,6 +157,15 @@ def _parse_xml(body: bytes, content_type: str, url: str) -> ParsedFeed:
         raise SourceError(
             "refused: the document declares XML entities (possible XML bomb)", origin=url
         )
+    # Well-formed UTF-8 RSS 2.0 / Atom 1.0 (nearly every real feed): lxml, same result, ~10x faster.
+    from syndicator.sources.feedxml import parse_fast  # it builds this module's records
+
+    fast = parse_fast(body, content_type, url)
+    if fast is not None:
+        return fast
+    import feedparser  # only for what the fast path declines: ~70 ms to import
+
+    harmless = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
     # No content-location: relative URLs without xml:base resolve against the entry's link later.
     headers = {"content-type": content_type or "application/xml"}
     # nh3 sanitizes and resolves URLs later (against xml:base or the link), much faster than
@@ -171,7 +178,7 @@ def _parse_xml(body: bytes, content_type: str, url: str) -> ParsedFeed:
         problem = result.get("bozo_exception")
         if isinstance(problem, feedparser.CharacterEncodingUnknown):
             raise SourceError(f"cannot decode the text: {problem}", origin=url)
-        if isinstance(problem, _HARMLESS):
+        if isinstance(problem, harmless):
             warning = str(problem)
         elif not result.entries or not _ROOT_END.search(body.rstrip()[-200:]):
             raise SourceError(f"malformed XML: {problem}", origin=url)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PERMANENT = (301, 308)
+_DRAIN = 64 * 1024  # bytes read from an error/redirect/304 body to keep its connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,19 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read a small unwanted body to its end, so that the keep-alive connection can be reused.
+
+    A response closed before its end makes httpcore drop the connection: a new TCP connection
+    (and, on https, a new TLS handshake) for every 304. Bodies bigger than _DRAIN are not read.
+    """
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > _DRAIN:
+            return
+
+
 async def _get(client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
     headers = {"User-Agent": request.user_agent}
     if request.etag:
@@ -103,6 +117,7 @@ async def _get(client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
     for _ in range(request.max_redirects + 1):
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
+                await _drain(response)
                 target = urljoin(url, response.headers["location"])
                 if response.status_code in _PERMANENT and permanent_so_far:
                     moved_to = target
@@ -123,8 +138,10 @@ async def _get(client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
                 "moved_to": moved_to,
             }
             if response.status_code == 304:
+                await _drain(response)
                 return FetchResult(url, **common)
             if response.status_code >= 400:
+                await _drain(response)
                 reason = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
                 return FetchResult(url, **common, error=reason)
             declared = response.headers.get("content-length", "")

@@ -21,6 +21,7 @@ from syndicator.errors import ConfigError, SourceError
 from syndicator.model import Post
 from syndicator.sources import Collection
 from syndicator.sources.jekyll_frontmatter import load_yaml
+from syndicator.sources.jekyll_parallel import map_files
 from syndicator.sources.jekyll_permalinks import style_to_template
 from syndicator.sources.jekyll_post import (
     DATE_FILENAME,
@@ -216,31 +217,41 @@ class JekyllSource:
         def resolve(name: str) -> str | None:
             return self._resolve_post_url(site, files, parsed_cache, name)
 
+        to_read: list[tuple[str, PostFile, str]] = []
         for origin, (file, st) in files.items():
             stamp = f"{st.st_mtime_ns}:{st.st_size}:{digest}"
             if known.get(origin) == stamp:
                 unchanged.add(origin)
                 stamps[origin] = stamp
-                continue
-            if skipped_before.get(origin) == stamp:
+            elif skipped_before.get(origin) == stamp:
                 skipped[origin] = stamp
-                continue
+            else:
+                to_read.append((origin, file, stamp))
+
+        def read(item: tuple[str, PostFile, str]) -> Post | SourceError | bool:
+            """The post; or False: not published; or True: dated in the future."""
+            origin, file, _stamp = item
             try:
                 parsed = self._parse(site, file, parsed_cache)
                 if not parsed.published:
-                    skipped[origin] = stamp
-                    continue
+                    return False
                 if not site.future and parsed.date > now:
                     log.info("post skipped (future date) origin=%s date=%s", origin, parsed.date)
-                    continue
-                post = build_post(site, parsed, resolve)
+                    return True
+                return build_post(site, parsed, resolve)
             except SourceError as exc:
                 log.warning("post not used origin=%s error=%s", origin, exc)
-                problems.append(exc)
-                continue
-            changed.append(post)
-            stamps[origin] = stamp
-            origins[origin] = post.id
+                return exc
+
+        for (origin, _file, stamp), outcome in zip(to_read, map_files(read, to_read), strict=True):
+            if isinstance(outcome, SourceError):
+                problems.append(outcome)
+            elif outcome is False:
+                skipped[origin] = stamp
+            elif isinstance(outcome, Post):
+                changed.append(outcome)
+                stamps[origin] = stamp
+                origins[origin] = outcome.id
         return Collection(
             source=self.name,
             changed=tuple(changed),

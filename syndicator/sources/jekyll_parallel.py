@@ -8,12 +8,10 @@ would cost more than it saves. Workers are forked only from a single-threaded pr
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 __all__ = ["PARALLEL_FILES", "map_files", "worker_count"]
@@ -31,8 +29,6 @@ _shared: dict[str, Any] = {}
 def worker_count() -> int:
     """Worker processes to use here: 0 when forking is unavailable or unsafe."""
     if sys.platform != "linux" or threading.active_count() != 1:
-        return 0
-    if "fork" not in multiprocessing.get_all_start_methods():
         return 0
     try:
         cores = len(os.sched_getaffinity(0))
@@ -55,6 +51,9 @@ def map_files(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     workers = worker_count() if len(items) >= PARALLEL_FILES else 0
     if not workers:
         return [function(item) for item in items]
+    import multiprocessing  # loaded only when there are workers to start
+    from concurrent.futures import ProcessPoolExecutor
+
     size = max(1, len(items) // (workers * 4))
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _shared.update(function=function, items=items)

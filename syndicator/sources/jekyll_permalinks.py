@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit
 
 from syndicator.errors import SourceError
@@ -60,8 +61,17 @@ def _is_slug_char(char: str, pretty: bool) -> bool:
     return category[0] in ("L", "M") or category == "Nd"
 
 
+# For ASCII text the Unicode test above is: letters and digits (plus, if pretty, the kept marks).
+_ASCII_RUN = re.compile(r"[^A-Za-z0-9]+")
+_ASCII_RUN_PRETTY = re.compile("[^A-Za-z0-9" + re.escape("".join(sorted(_SLUG_PRETTY_KEEP))) + "]+")
+
+
 def slugify(text: str, *, pretty: bool = False, cased: bool = False) -> str:
     """Jekyll's Utils.slugify in 'default' or 'pretty' mode: runs of other characters -> '-'."""
+    if text.isascii():
+        slug = (_ASCII_RUN_PRETTY if pretty else _ASCII_RUN).sub("-", text)
+        slug = slug.removeprefix("-").removesuffix("-")
+        return slug if cased else slug.lower()
     out: list[str] = []
     in_run = False
     for char in text:
@@ -202,8 +212,31 @@ def _remove_dot_segments(path: str) -> str:
     return "/".join(output)
 
 
+# A site-relative path that normalization leaves as it is: ASCII path characters only, no
+# percent escapes, no dot segments. Most post URLs are like this.
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+")
+_PROBE = "/x"
+
+
+@lru_cache(maxsize=64)
+def _plain_prefix(site_url: str, baseurl: str) -> str | None:
+    """What normalization makes of site url + baseurl in front of a plain path, or None."""
+    probe = _absolute_url(site_url, baseurl, _PROBE)
+    if "?" in probe or "#" in probe or not probe.endswith(_PROBE):
+        return None
+    return probe[: -len(_PROBE)]
+
+
 def absolute_url(site_url: str, baseurl: str, path: str) -> str:
     """Jekyll's `absolute_url` filter: site url + baseurl + path, Addressable-normalized."""
+    if "/." not in path and _PLAIN_PATH.fullmatch(path):
+        prefix = _plain_prefix(site_url, baseurl)
+        if prefix is not None:
+            return prefix + path
+    return _absolute_url(site_url, baseurl, path)
+
+
+def _absolute_url(site_url: str, baseurl: str, path: str) -> str:
     if urlsplit(path).scheme:
         return path
     base = baseurl.rstrip("/")

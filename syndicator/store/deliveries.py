@@ -211,6 +211,68 @@ class DeliveryRecords:
             log.warning("stale deliveries released count=%d", result.rowcount)
         return int(result.rowcount)
 
+    def reclaim_stale_batch(
+        self, older_than: datetime, worker: str, now: datetime, edition_id: int | None = None
+    ) -> list[Delivery]:
+        """Take over one batch a crashed sender left in ``sending``, as the same group of rows.
+
+        A batch is the rows of one claim (one ``worker`` tag); re-sending it unchanged lets a
+        provider's idempotency key (derived from the group) recognise a batch it already took.
+        """
+        oldest = (
+            sa.select(deliveries.c.worker)
+            .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than)
+            .order_by(deliveries.c.claimed_at)
+            .limit(1)
+        )
+        if edition_id is not None:
+            oldest = oldest.where(deliveries.c.edition_id == edition_id)
+        with self._db.write() as conn:
+            row = conn.execute(oldest).first()
+            if row is None:
+                return []
+            same = (
+                deliveries.c.worker.is_(None)
+                if row.worker is None
+                else deliveries.c.worker == row.worker
+            )
+            # The WHERE is re-checked after a concurrent taker commits, so only one gets it.
+            taken = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than, same)
+                .values(worker=worker, claimed_at=now)
+                .returning(*deliveries.c)
+            )
+            batch = sorted(
+                (_delivery(r) for r in taken), key=lambda d: (d.edition_id, d.subscriber_id)
+            )
+        if batch:
+            log.warning(
+                "stale batch taken over from=%s worker=%s count=%d", row.worker, worker, len(batch)
+            )
+        return batch
+
+    def release_deliveries(
+        self, delivery_ids: Sequence[str], *, not_before: datetime | None = None, error: str = ""
+    ) -> int:
+        """Put claimed rows back to pending without counting an attempt.
+
+        For a batch the provider never took as a whole (wrong key, outage): the messages did
+        not fail, so they must not run out of attempts however long the outage lasts.
+        """
+        released = 0
+        with self._db.write() as conn:
+            for part in chunks(list(delivery_ids)):
+                result = conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(part), deliveries.c.status == _SENDING)
+                    .values(
+                        status=_PENDING, worker=None, not_before=not_before, error=error or None
+                    )
+                )
+                released += int(result.rowcount)
+        return released
+
     def delivery_counts(self, edition_id: int | None = None) -> dict[str, int]:
         """Rows per status (every status present, zero included)."""
         query = sa.select(deliveries.c.status, sa.func.count()).group_by(deliveries.c.status)

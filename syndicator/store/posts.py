@@ -221,20 +221,25 @@ class PostRecords:
 
     @staticmethod
     def _save_stamps(conn: Connection, collection: Collection) -> None:
+        """Make the stored stamps the collection's, touching only rows that differ."""
         table = source_stamps
+        query = sa.select(table.c.origin, table.c.stamp).where(table.c.source == collection.source)
+        stored = {r.origin: r.stamp for r in conn.execute(query)}
+        fresh = collection.stamps
         if collection.complete and not collection.failed:
-            conn.execute(table.delete().where(table.c.source == collection.source))
+            stale = [origin for origin, stamp in stored.items() if fresh.get(origin) != stamp]
         else:
-            origins = list(collection.stamps)
-            for part in chunks(origins):
-                conn.execute(
-                    table.delete().where(
-                        table.c.source == collection.source, table.c.origin.in_(part)
-                    )
-                )
+            stale = [
+                origin for origin in fresh if origin in stored and stored[origin] != fresh[origin]
+            ]
+        for part in chunks(stale):
+            conn.execute(
+                table.delete().where(table.c.source == collection.source, table.c.origin.in_(part))
+            )
         rows = [
             {"source": collection.source, "origin": origin, "stamp": stamp}
-            for origin, stamp in collection.stamps.items()
+            for origin, stamp in fresh.items()
+            if stored.get(origin) != stamp
         ]
         if rows:
             conn.execute(table.insert(), rows)

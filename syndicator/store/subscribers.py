@@ -161,8 +161,8 @@ class SubscriberRecords:
             for n in dict.fromkeys(newsletters)
             if n not in have
         ]
-        if rows:
-            conn.execute(subscriptions.insert(), rows)
+        # a concurrent merge may add the same subscription: keep the first, never fail
+        self._db.upsert(conn, subscriptions, rows, update=())
         return subscriber_id
 
     def get_subscriber(self, email_or_id: str | int) -> Subscriber | None:
@@ -253,11 +253,14 @@ class SubscriberRecords:
         unique = {s.newsletter: s for s in subs}
         with self._db.write() as conn:
             conn.execute(
-                subscriptions.delete().where(subscriptions.c.subscriber_id == subscriber_id)
+                subscriptions.delete().where(
+                    subscriptions.c.subscriber_id == subscriber_id,
+                    subscriptions.c.newsletter.not_in(list(unique)),
+                )
             )
-            if unique:
-                rows = [_subscription_row(subscriber_id, s) for s in unique.values()]
-                conn.execute(subscriptions.insert(), rows)
+            # upsert, not insert: a concurrent replacement of the same rows must not fail
+            rows = [_subscription_row(subscriber_id, s) for s in unique.values()]
+            self._db.upsert(conn, subscriptions, rows)
 
     def set_language(self, subscriber_id: int, language: str | None) -> None:
         with self._db.write() as conn:

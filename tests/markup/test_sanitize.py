@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from urllib.parse import urljoin
+
 import pytest
 
 from syndicator.markup.sanitize import sanitize_html
@@ -73,3 +76,31 @@ def test_relative_urls_stay_relative_without_an_absolute_base() -> None:
 
 def test_empty() -> None:
     assert sanitize_html("", BASE) == ""
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        pytest.param("https://h.example/x/y", id="path-base"),
+        pytest.param("https://h.example", id="bare-origin"),
+        pytest.param("http://u:p@h.example:8080/p/?q=1#f", id="userinfo-port-query"),
+    ],
+)
+@pytest.mark.parametrize(
+    "href",
+    [
+        pytest.param("/a/b/", id="root-relative"),
+        pytest.param("/a?x=1&amp;y=2#f", id="root-relative-query"),
+        pytest.param("/a/../b", id="dot-dot"),
+        pytest.param("/./c", id="dot"),
+        pytest.param("rel/x", id="relative"),
+        pytest.param("../up", id="parent"),
+        pytest.param("?q", id="query-only"),
+        pytest.param("/ü/한글", id="non-ascii"),
+    ],
+)
+def test_fast_url_resolution_matches_urljoin(base: str, href: str) -> None:
+    """The root-relative shortcut and the cache give what urljoin would."""
+    expected = html.escape(urljoin(base, html.unescape(href)), quote=True)
+    out = sanitize_html(f'<a href="{href}">l</a><a href="{href}">again</a>', base)
+    assert out.count(f'href="{expected}"') == 2, out

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from syndicator.errors import StoreError
 from syndicator.store import Store
 from tests.store.samples import KST, NOW, collect, make_post
 
@@ -154,3 +155,40 @@ def test_duplicate_ids_in_one_collection_keep_the_last(store: Store) -> None:
     assert store.post_count() == 1
     assert store.get_posts([first.id])[0].title == "둘째"
     assert result.baseline
+
+
+def test_record_collections_stores_many_sources_in_one_go(store: Store) -> None:
+    blog = [make_post(n) for n in range(3)]
+    feed = [make_post(10 + n, source="feed") for n in range(2)]
+    first = store.record_collections(
+        [collect(blog), collect(feed, source="feed", complete=False)], NOW
+    )
+    assert [r.baseline for r in first] == [True, True]
+    assert store.post_count() == 5
+    later = NOW + timedelta(hours=1)
+    edited = make_post(1, title="고친 제목")
+    results = store.record_collections(
+        [
+            collect([edited], unchanged=[blog[0].origin]),  # post 2 is gone: removed
+            collect([make_post(12, source="feed")], source="feed", complete=False),
+        ],
+        later,
+    )
+    assert results[0].changed == (edited.id,) and results[0].removed == (blog[2].id,)
+    assert results[1].new == (make_post(12).id,) and results[1].removed == ()
+    assert not any(r.baseline for r in results)
+    stamps, states = store.sources_known(["blog", "feed", "never"])
+    assert stamps["blog"].keys() == {blog[0].origin, blog[1].origin}
+    assert len(stamps["feed"]) == 3 and stamps["never"] == {}
+    assert states == {"blog": {"etag": "abc"}, "feed": {"etag": "abc"}, "never": {}}
+    assert store.record_collections([], later) == []
+
+
+def test_record_collections_is_one_transaction(store: Store) -> None:
+    good = collect([make_post(1)])
+    clash = collect([make_post(2)], source="feed")
+    broken = replace(clash, state={"not json": object()})  # fails while saving its state
+    with pytest.raises((StoreError, TypeError)):  # SQLite wraps it, psycopg does not
+        store.record_collections([good, broken], NOW)
+    assert store.post_count() == 0  # the first source's posts were rolled back too
+    assert store.sources_known(["blog"]) == ({"blog": {}}, {"blog": {}})

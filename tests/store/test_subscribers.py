@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, timedelta
 
 import pytest
@@ -130,3 +132,30 @@ def test_suppressions(store: Store) -> None:
     assert store.unsuppress("x@example.com")
     assert not store.is_suppressed("x@example.com")
     assert not store.unsuppress("x@example.com")
+
+
+def test_concurrent_merges_of_one_address_never_fail(
+    store: Store, open_store: Callable[[], Store]
+) -> None:
+    """Two web requests for one address at once (seen on PostgreSQL): both succeed, one row."""
+    first = store.add_subscriber("race@example.com", newsletters=("weekly",), now=NOW)
+    others = [open_store() for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def work(own: Store, n: int) -> None:
+        try:
+            for _ in range(5):
+                own.add_subscriber("RACE@example.com", newsletters=("weekly", "daily"), now=NOW)
+                own.set_subscriptions(first.id, [Subscription("weekly", topics=(f"t{n}",))])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s, n)) for n, s in enumerate(others)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    final = store.get_subscriber("race@example.com")
+    assert final is not None and final.id == first.id
+    assert [s.newsletter for s in final.subscriptions] == ["weekly"]
