@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from syndicator.config import NewsletterSettings, Settings
 from syndicator.model import Edition, Entry, Post, Subscriber, SubscriberStatus
@@ -53,14 +53,33 @@ def next_edition(
     return Candidate(newsletter, state.last_number + 1, ordered)
 
 
-def variant_key(language: str, indices: Sequence[int]) -> str:
-    """A compact name for one content variant: the reader's language and post positions."""
-    return f"{language}:{','.join(str(i) for i in indices)}"
+# A subscriber who chose "at most once a week/month" skips editions inside that window; the
+# posts they skipped come with their next mail (catch-up), so nothing is lost.
+FREQUENCY_WINDOWS = {"weekly": timedelta(days=7), "monthly": timedelta(days=30)}
+
+Parts = tuple[tuple[int, tuple[int, ...]], ...]  # (edition id, post positions) of catch-up
 
 
-def parse_variant(key: str) -> tuple[str, tuple[int, ...]]:
-    language, _, rest = key.partition(":")
-    return language, tuple(int(i) for i in rest.split(",") if i)
+def variant_key(language: str, indices: Sequence[int], catch_up: Parts = ()) -> str:
+    """A compact name for one content variant: language, post positions, catch-up parts.
+
+    ``ko:0,1,3`` is posts 0, 1 and 3 of this edition in Korean; ``ko:0;12:2,4`` adds posts 2
+    and 4 of edition id 12, which the reader skipped because of their chosen frequency.
+    """
+    key = f"{language}:{','.join(str(i) for i in indices)}"
+    for edition_id, positions in catch_up:
+        key += f";{edition_id}:{','.join(str(i) for i in positions)}"
+    return key
+
+
+def parse_variant(key: str) -> tuple[str, tuple[int, ...], Parts]:
+    head, *rest = key.split(";")
+    language, _, own = head.partition(":")
+    parts = []
+    for part in rest:
+        edition_id, _, positions = part.partition(":")
+        parts.append((int(edition_id), tuple(int(i) for i in positions.split(",") if i)))
+    return language, tuple(int(i) for i in own.split(",") if i), tuple(parts)
 
 
 def subscriber_posts(subscriber: Subscriber, newsletter: str, posts: Sequence[Post]) -> list[int]:
@@ -74,22 +93,74 @@ def subscriber_posts(subscriber: Subscriber, newsletter: str, posts: Sequence[Po
     return [i for i, post in enumerate(posts) if post.topics & wanted]
 
 
+class _History:
+    """Past editions of one newsletter, loaded once per edition run for frequency checks."""
+
+    def __init__(self, store: Store, newsletter: str) -> None:
+        self.store = store
+        self.newsletter = newsletter
+        self.loaded: dict[int, tuple[Edition, list[Post]]] | None = None
+
+    def editions(self) -> dict[int, tuple[Edition, list[Post]]]:
+        if self.loaded is None:
+            found = self.store.editions(self.newsletter, limit=None)
+            self.loaded = {e.number: (e, self.store.edition_posts(e.id)) for e in found}
+        return self.loaded
+
+
+def _with_frequency(
+    subscriber: Subscriber,
+    candidate: Candidate,
+    indices: list[int],
+    last: int | None,
+    history: _History,
+    now: datetime,
+) -> tuple[list[int], Parts] | None:
+    """The reader's share of this edition under their frequency, or None to skip them now."""
+    name = candidate.newsletter.name
+    subscription = subscriber.subscription(name)
+    window = FREQUENCY_WINDOWS.get(subscription.frequency if subscription else "every")
+    if window is None or last is None:
+        return indices, ()
+    past = history.editions()
+    if last in past and now - past[last][0].created < window:
+        return None
+    catch_up = []
+    for number in sorted(n for n in past if n > last):
+        edition, posts = past[number]
+        positions = subscriber_posts(subscriber, name, posts)
+        if positions:
+            catch_up.append((edition.id, tuple(positions)))
+    return indices, tuple(catch_up)
+
+
 def recipients(
-    settings: Settings, store: Store, candidate: Candidate
+    settings: Settings, store: Store, candidate: Candidate, now: datetime
 ) -> Iterator[tuple[int, str, str]]:
     """(subscriber id, email, variant) for every active, unsuppressed subscriber with posts."""
     name = candidate.newsletter.name
+    history = _History(store, name)
     chunk: list[Subscriber] = []
 
     def flush() -> Iterator[tuple[int, str, str]]:
         blocked = store.suppressed([s.email for s in chunk])
+        limited = [s.id for s in chunk if _frequency(s, name) in FREQUENCY_WINDOWS]
+        last = store.last_received(name, limited) if limited else {}
         for s in chunk:
             if s.email in blocked:
                 continue
-            indices = subscriber_posts(s, name, candidate.posts)
-            if indices:
-                language = s.language or settings.site.language
-                yield (s.id, s.email, variant_key(language, indices))
+            share = _with_frequency(
+                s,
+                candidate,
+                subscriber_posts(s, name, candidate.posts),
+                last.get(s.id),
+                history,
+                now,
+            )
+            if share is None or not (share[0] or share[1]):
+                continue
+            language = s.language or settings.site.language
+            yield (s.id, s.email, variant_key(language, share[0], share[1]))
         chunk.clear()
 
     for subscriber in store.subscribers(newsletter=name, status=SubscriberStatus.ACTIVE):
@@ -97,6 +168,11 @@ def recipients(
         if len(chunk) >= 1000:
             yield from flush()
     yield from flush()
+
+
+def _frequency(subscriber: Subscriber, newsletter: str) -> str:
+    subscription = subscriber.subscription(newsletter)
+    return subscription.frequency if subscription else "every"
 
 
 def make_edition(
@@ -135,7 +211,7 @@ def make_edition(
             [p.id for p in candidate.posts],
             renderer.render_archive_html(variant),
             now,
-            list(recipients(settings, store, candidate)),
+            list(recipients(settings, store, candidate, now)),
             number=candidate.number,
         )
         store.mark_run(newsletter.name, now)

@@ -128,15 +128,15 @@ def entries_for(store: Store, posts: Sequence[Post]) -> dict[str, Entry]:
     keys = {p.id: f"{p.content_hash}:{RENDERER_VERSION}" for p in posts}
     cached = store.cached_renders(list(set(keys.values())))
     entries: dict[str, Entry] = {}
-    missing: list[Post] = []
+    missing: dict[str, Post] = {}
     for post in posts:
         hit = cached.get(keys[post.id])
         if hit is not None:
             entries[post.id] = Entry(post, hit[0], hit[1], hit[2])
-        elif post.id not in entries:
-            missing.append(post)
+        else:
+            missing[post.id] = post
     fresh: dict[str, tuple[str, str, str]] = {}
-    for entry in render_entries(missing):
+    for entry in render_entries(list(missing.values())):
         entries[entry.post.id] = entry
         fresh[keys[entry.post.id]] = (entry.content_html, entry.summary_html, entry.summary_text)
     if fresh:

@@ -184,3 +184,51 @@ def test_run_delivers_to_the_outbox_once(settings: Settings, store: Store) -> No
     assert run_once(settings, store, lambda: next(clock), quiet=True) == 0
     assert deliver(settings, store, lambda: NEXT_MONDAY_9, quiet=True).sent == 0
     assert sorted(outbox.glob("*.eml")) == files
+
+
+def _new_post(settings: Settings, day: int, title: str) -> None:
+    folder = settings.sources[0].path / "_posts"  # type: ignore[operator]
+    (folder / f"2026-01-{day:02d}-{title.lower().replace(' ', '-')}.md").write_text(
+        f"---\ntitle: {title}\ncategories: [News]\n---\n\n{title} body.\n", encoding="utf-8"
+    )
+
+
+def test_weekly_frequency_skips_editions_and_catches_up(settings: Settings, store: Store) -> None:
+    collect(settings, store, WEDNESDAY)
+    every = add(store, "every@example.com")
+    weekly = add(store, "weekly@example.com")
+    store.set_subscriptions(weekly, [Subscription("weekly", frequency="weekly")])
+    newsletter = settings.newsletter("weekly")
+
+    def edition_at(when: datetime) -> dict[int, str]:
+        edition = make_edition(settings, store, newsletter, when, force=True)
+        assert edition is not None
+        claimed = store.claim_deliveries(50, "t", when, edition_id=edition.id)
+        store.release_deliveries([d.id for d in claimed])  # only looked at, sent below
+        return {d.subscriber_id: d.variant for d in claimed}
+
+    first = edition_at(WEDNESDAY)
+    assert set(first) == {every, weekly}
+    _new_post(settings, 21, "Second week post")
+    collect(settings, store, WEDNESDAY + timedelta(days=2))
+    second = edition_at(WEDNESDAY + timedelta(days=2))
+    assert set(second) == {every}  # inside the reader's week: skipped, not lost
+    _new_post(settings, 22, "Third post")
+    collect(settings, store, WEDNESDAY + timedelta(days=8))
+    third = edition_at(WEDNESDAY + timedelta(days=8))
+    assert set(third) == {every, weekly}
+    assert ";" not in third[every]
+    assert ";" in third[weekly]  # catch-up part: the skipped edition's post
+
+    # the sender renders the catch-up: the weekly reader's mail names both new posts
+    assert deliver(settings, store, lambda: WEDNESDAY + timedelta(days=8), quiet=True).sent >= 2
+    mails = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in settings.mail.outbox.glob("*.eml")
+    ]
+    texts = {
+        (m["To"], m.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+        for m in mails
+    }
+    weekly_texts = [t for to, t in texts if to == "weekly@example.com" and "Third post" in t]
+    assert len(weekly_texts) == 1 and "Second week post" in weekly_texts[0]

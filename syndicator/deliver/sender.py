@@ -97,8 +97,12 @@ class _Variants:
                 raise DeliveryError(f"edition {delivery.edition_id} is missing from the store")
             posts = self.store.edition_posts(edition.id)
             entries = entries_for(self.store, posts)
-            language, indices = parse_variant(delivery.variant)
+            language, indices, catch_up = parse_variant(delivery.variant)
             chosen = [entries[posts[i].id] for i in indices if i < len(posts)]
+            for edition_id, positions in catch_up:  # posts skipped under a chosen frequency
+                earlier = self.store.edition_posts(edition_id)
+                more = entries_for(self.store, [earlier[i] for i in positions if i < len(earlier)])
+                chosen.extend(more[p.id] for p in earlier if p.id in more)
             renderer = DigestRenderer(self.settings, self.settings.newsletter(edition.newsletter))
             self.cache[key] = (
                 renderer,

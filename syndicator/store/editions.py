@@ -243,6 +243,24 @@ class EditionRecords:
         with self._db.read() as conn:
             return self._editions(conn, where, limit)
 
+    def last_received(self, newsletter: str, subscriber_ids: Collection[int]) -> dict[int, int]:
+        """Per subscriber, the newest edition number of this newsletter made for them."""
+        found: dict[int, int] = {}
+        for chunk in chunks(sorted(set(subscriber_ids)), 500):
+            query = (
+                sa.select(deliveries.c.subscriber_id, sa.func.max(editions.c.number))
+                .join(editions, editions.c.id == deliveries.c.edition_id)
+                .where(
+                    editions.c.newsletter == newsletter,
+                    deliveries.c.subscriber_id.in_(chunk),
+                    deliveries.c.status != DeliveryStatus.SUPPRESSED.value,
+                )
+                .group_by(deliveries.c.subscriber_id)
+            )
+            with self._db.read() as conn:
+                found.update({int(a): int(b) for a, b in conn.execute(query)})
+        return found
+
     def get_edition(self, newsletter: str, number: int) -> Edition | None:
         where = [editions.c.newsletter == newsletter, editions.c.number == number]
         with self._db.read() as conn:

@@ -222,7 +222,7 @@ deliveries = sa.Table(
     ),
     sa.Column("subscriber_id", sa.Integer, nullable=False),  # survives the subscriber's removal
     sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("variant", sa.String(200), nullable=False),
+    sa.Column("variant", sa.Text, nullable=False),  # see editions.variant_key
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("not_before", UTCDateTime, nullable=True),
