@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -77,25 +76,30 @@ class Post:
     @property
     def content_hash(self) -> str:
         """A digest of everything a reader sees; it changes when the post is edited."""
-        canonical = json.dumps(
-            [
-                self.id,
-                self.url,
-                self.title,
-                self.published.isoformat(),
-                self.updated.isoformat(),
-                self.body,
-                self.body_format,
-                self.excerpt,
-                [[a.name, a.email, a.url] for a in self.authors],
-                list(self.categories),
-                list(self.tags),
-                self.image,
-                self.language,
-            ],
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256()
+        fields: list[str | None] = [
+            self.id,
+            self.url,
+            self.title,
+            self.published.isoformat(),
+            self.updated.isoformat(),
+            self.body,
+            self.body_format,
+            self.excerpt,
+            *(f"{a.name}\x1f{a.email or ''}\x1f{a.url or ''}" for a in self.authors),
+            "\x1e",
+            *self.categories,
+            "\x1e",
+            *self.tags,
+            "\x1e",
+            self.image,
+            self.language,
+        ]
+        for value in fields:  # length-prefixed, so no two field lists hash alike
+            data = b"\xff" if value is None else value.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

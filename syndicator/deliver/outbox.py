@@ -48,7 +48,7 @@ class OutboxBackend:
             data = message_bytes(message)
         except DeliveryError as exc:
             return Receipt(message.delivery_id, ok=False, error=str(exc))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".eml", dir=self.folder)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.folder)  # never *.eml
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -212,10 +212,10 @@ class JekyllSource:
         stamps: dict[str, str] = {}
         origins: dict[str, str] = {}
         skipped: dict[str, str] = {}
-        parsed_cache: dict[str, ParsedPost | None] = {}
+        urls: dict[str, str | None] = {}  # origin -> site-relative URL, for {% post_url %}
 
         def resolve(name: str) -> str | None:
-            return self._resolve_post_url(site, files, parsed_cache, name)
+            return self._resolve_post_url(site, files, urls, name)
 
         to_read: list[tuple[str, PostFile, str]] = []
         for origin, (file, st) in files.items():
@@ -232,7 +232,7 @@ class JekyllSource:
             """The post; or False: not published; or True: dated in the future."""
             origin, file, _stamp = item
             try:
-                parsed = self._parse(site, file, parsed_cache)
+                parsed = self._parse(site, file, urls)
                 if not parsed.published:
                     return False
                 if not site.future and parsed.date > now:
@@ -268,9 +268,8 @@ class JekyllSource:
         extra = tuple(str(v) for v in value) if isinstance(value, list) else ()
         return _DEFAULT_EXCLUDES + extra
 
-    def _parse(
-        self, site: JekyllSite, file: PostFile, cache: dict[str, ParsedPost | None]
-    ) -> ParsedPost:
+    def _parse(self, site: JekyllSite, file: PostFile, urls: dict[str, str | None]) -> ParsedPost:
+        """Read and parse one post file; its URL is remembered (not its body: memory)."""
         try:
             with open(file.path, "rb") as handle:
                 text = handle.read().decode("utf-8")
@@ -279,14 +278,14 @@ class JekyllSource:
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror}", origin=file.display) from exc
         parsed = parse_post(site, file, text.removeprefix("\ufeff").replace("\r\n", "\n"))
-        cache[file.origin] = parsed
+        urls[file.origin] = parsed.url
         return parsed
 
     def _resolve_post_url(
         self,
         site: JekyllSite,
         files: Mapping[str, tuple[PostFile, os.stat_result]],
-        cache: dict[str, ParsedPost | None],
+        urls: dict[str, str | None],
         name: str,
     ) -> str | None:
         """{% post_url name %}: the named post's site-relative URL (with baseurl), or None."""
@@ -296,12 +295,12 @@ class JekyllSource:
                 os.path.splitext(os.path.basename(file.inner))[0] != wanted
             ):
                 continue
-            if origin not in cache:
+            if origin not in urls:
                 try:
-                    self._parse(site, file, cache)
+                    self._parse(site, file, urls)
                 except SourceError:
-                    cache[origin] = None
-            parsed = cache.get(origin)
-            if parsed is not None:
-                return f"{site.baseurl.rstrip('/')}{parsed.url}"
+                    urls[origin] = None
+            url = urls.get(origin)
+            if url is not None:
+                return f"{site.baseurl.rstrip('/')}{url}"
         return None

@@ -116,3 +116,15 @@ def test_waiting_lock_waits_for_the_holder(store: Store, store_url: str, tmp_pat
         future.result(timeout=60)
     # we only got the lock once the other process let go (its 0.5 s hold had passed)
     assert got_it - future.result() >= 0.45
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    """The fast path that skips Alembic on an up-to-date store trusts this constant."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from syndicator.store.database import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
