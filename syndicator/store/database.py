@@ -14,7 +14,6 @@ from typing import Any
 
 import filelock
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -195,7 +194,12 @@ class Database:
         if not rows:
             return
         keys = [c.name for c in table.primary_key.columns]
-        statement: Any = (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+        # dialect modules load on first use (postgresql's pulls in asyncpg's module)
+        if self.is_sqlite:
+            from sqlalchemy.dialects import sqlite as dialect
+        else:
+            from sqlalchemy.dialects import postgresql as dialect  # type: ignore[no-redef]
+        statement: Any = dialect.insert(table)
         columns = update if update is not None else [c for c in rows[0] if c not in keys]
         if columns:
             statement = statement.on_conflict_do_update(
