@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 __all__ = [
@@ -38,7 +39,7 @@ class Author:
     url: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: content_hash is cached on the instance
 class Post:
     """One post as a source collected it, before rendering.
 
@@ -73,7 +74,7 @@ class Post:
         """Categories and tags together, as newsletter filters match them."""
         return frozenset(self.categories) | frozenset(self.tags)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """A digest of everything a reader sees; it changes when the post is edited."""
         digest = hashlib.sha256()
