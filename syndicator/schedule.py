@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
@@ -16,6 +17,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from syndicator import metrics
 from syndicator.config import NewsletterSettings, Settings
 from syndicator.editions import make_edition
 from syndicator.jobs import deliver
@@ -33,20 +35,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _collect_and_publish(settings: Settings, store: Store) -> None:
+    started = time.monotonic()
+    now = _now()
+    collect(settings, store, now)
+    metrics.observe_collect(time.monotonic() - started)
+    publish_feeds(settings, store, now)
+
+
 def collect_job(settings: Settings, store: Store) -> None:
     with store.lock("run", wait=True):
-        now = _now()
-        collect(settings, store, now)
-        publish_feeds(settings, store, now)
+        _collect_and_publish(settings, store)
 
 
 def newsletter_job(settings: Settings, store: Store, newsletter: NewsletterSettings) -> None:
     with store.lock("run", wait=True):
-        now = _now()
-        collect(settings, store, now)
-        publish_feeds(settings, store, now)
-        make_edition(settings, store, newsletter, now)
-        deliver(settings, store, _now, quiet=True)
+        _collect_and_publish(settings, store)
+        if make_edition(settings, store, newsletter, _now()) is not None:
+            metrics.count_edition(newsletter.name)
+        report = deliver(settings, store, _now, quiet=True)
+        metrics.count_sent(report.sent)
+        for reason, count in report.failed.items():
+            metrics.count_failed(reason, count)
 
 
 def _guarded(fn: Callable[..., None], *args: object) -> Callable[[], None]:
@@ -101,6 +111,10 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
             signal.signal(signal.SIGINT, handle)
             stop.wait()
         else:
+            # uvicorn re-raises the signal that stopped it once it has shut down; with Python's
+            # default handler that would kill us before the scheduler finishes its job.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda signum, frame: None)
             uvicorn.run(
                 build_app(settings, store),
                 host=host or settings.web.host,
