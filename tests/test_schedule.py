@@ -50,8 +50,8 @@ def test_newsletter_job_counts_metrics(tmp_path: Path) -> None:
         store.add_subscriber(
             "a@example.com",
             newsletters=("weekly",),
-            now=_now(),
-            status=__import__("syndicator.model").model.SubscriberStatus.ACTIVE,
+            now=datetime.now(UTC),
+            status=SubscriberStatus.ACTIVE,
         )
         before = REGISTRY.get_sample_value("syndicator_messages_sent_total") or 0.0
         # first sight of the newsletter: not due yet, so the job makes nothing
