@@ -63,12 +63,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_feeds(args: argparse.Namespace) -> int:
     from syndicator.pipeline import collect, publish_feeds
+    from syndicator.websub import notify_hub
 
     settings = _settings(args)
     with _open_store(settings) as store, store.lock("run", wait=True):
         now = _now()
         report = collect(settings, store, now)
         feeds = publish_feeds(settings, store, now, force=args.force)
+    notify_hub(settings, feeds.written)
     _print_collect(report, args)
     if not args.quiet:
         if feeds.skipped:

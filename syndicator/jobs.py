@@ -20,6 +20,7 @@ from syndicator.pipeline import collect, entries_for, publish_feeds
 from syndicator.progress import Bar
 from syndicator.store import Store
 from syndicator.tokens import TokenSigner
+from syndicator.websub import notify_hub
 
 __all__ = ["deliver", "preview", "run_once", "send"]
 
@@ -79,6 +80,7 @@ def run_once(
         now = clock()
         report = collect(settings, store, now)
         feeds = publish_feeds(settings, store, now)
+        notify_hub(settings, feeds.written)
         made = []
         for newsletter in settings.newsletters:
             edition = make_edition(settings, store, newsletter, clock())

@@ -24,6 +24,7 @@ from syndicator.jobs import deliver
 from syndicator.pipeline import collect, publish_feeds
 from syndicator.schedule_expr import parse_cron
 from syndicator.store import Store
+from syndicator.websub import notify_hub
 
 __all__ = ["build_scheduler", "serve"]
 
@@ -40,7 +41,7 @@ def _collect_and_publish(settings: Settings, store: Store) -> None:
     now = _now()
     collect(settings, store, now)
     metrics.observe_collect(time.monotonic() - started)
-    publish_feeds(settings, store, now)
+    notify_hub(settings, publish_feeds(settings, store, now).written)
 
 
 def collect_job(settings: Settings, store: Store) -> None:
