@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,8 +102,3 @@ def write_csv(subscribers: Iterable[Subscriber], stream: TextIO) -> int:
         count += 1
     return count
 
-
-def csv_text(subscribers: Iterable[Subscriber]) -> str:
-    buffer = io.StringIO()
-    write_csv(subscribers, buffer)
-    return buffer.getvalue()
