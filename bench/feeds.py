@@ -4,8 +4,9 @@ Generates (into bench/.work/, git-ignored) a site built like examples/site/_post
 blocks, bold before particles, lists, headings, notices, code, tables; 8 categories, 40 tags,
 some of them Korean), a config for it, then times whole processes of
 ``python -m syndicator feeds --config ...``: a cold run (fresh store and output), a second run
-with no change, and a run after one new post. Prints medians, peak memory and the ratios
-against issue 2's targets and against Hugo, Pelican and Jekyll on the same kind of site.
+with no change (which finds the seal of the first run and never opens the store, see
+syndicator/feeds_seal.py), and a run after one new post. Prints medians, peak memory and the
+ratios against issue 2's targets and against Hugo, Pelican and Jekyll on the same kind of site.
 
     python bench/feeds.py [--posts 2000] [--repeat 5]
 """

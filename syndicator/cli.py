@@ -8,10 +8,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from syndicator import __version__
 from syndicator.config import Settings, default_config_path, load
 from syndicator.errors import ConfigError, StoreError, SyndicatorError
+
+if TYPE_CHECKING:
+    from syndicator.feeds_seal import SealInputs
 
 __all__ = ["main"]
 
@@ -62,15 +66,35 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    from syndicator.feeds_seal import break_seal, check_seal, seal_inputs
+
+    settings = _settings(args)
+    before = seal_inputs(settings)  # before collecting: a file changed meanwhile breaks it
+    if not args.force:
+        sealed = check_seal(settings, _now(), before)
+        if sealed is not None:  # nothing changed: the store is not even opened
+            log.info("feeds unchanged since the last run (sealed) files=%d", sealed.files)
+            if not args.quiet:
+                for name, count in sealed.sources:
+                    print(
+                        f"source {name}: 0 new, 0 changed, 0 removed, {count} unchanged, 0 skipped"
+                    )
+                print(f"feeds: nothing changed ({sealed.files} files up to date)")
+            return EXIT_OK
+    break_seal(settings)
     from syndicator.pipeline import collect, publish_feeds
     from syndicator.websub import notify_hub
 
-    settings = _settings(args)
     with _open_store(settings) as store, store.lock("run", wait=True):
         now = _now()
         report = collect(settings, store, now)
         feeds = publish_feeds(settings, store, now, force=args.force)
+        clean = not report.problems and not any(s.failed for s in report.sources)
+        if clean and before is not None:
+            known, states = store.sources_known([s.name for s in settings.sources])
     notify_hub(settings, feeds.written)
+    if clean and before is not None:
+        _seal(settings, before, known, states, feeds.files)
     _print_collect(report, args)
     if not args.quiet:
         if feeds.skipped:
@@ -80,7 +104,23 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 f"feeds: {len(feeds.written)} written, {feeds.unchanged} unchanged, "
                 f"{len(feeds.removed)} removed, in {settings.feeds.dir}"
             )
-    return EXIT_FAILED if report.problems or any(s.failed for s in report.sources) else EXIT_OK
+    return EXIT_OK if clean else EXIT_FAILED
+
+
+def _seal(
+    settings: Settings,
+    before: SealInputs,
+    known: dict[str, dict[str, str]],
+    states: dict[str, dict[str, Any]],
+    files: tuple[Path, ...],
+) -> None:
+    """Seal a clean run: the next one may skip the store while nothing changes."""
+    from syndicator.feeds_seal import write_seal
+
+    due = [str(s["next_visible"]) for s in states.values() if s.get("next_visible")]
+    next_visible = min(datetime.fromisoformat(d) for d in due) if due else None
+    counts = {s.name: len(known.get(s.name, {})) for s in settings.sources}
+    write_seal(settings, before, counts, next_visible, files)
 
 
 def _print_collect(report, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

@@ -193,18 +193,20 @@ def publish_feeds(
     fingerprint = _digest(settings_print, store.get_state("posts.version") or "")
     listed = store.get_state("feeds.files")
     previous_files = [Path(p) for p in json.loads(listed)] if listed else []
+    previous = {} if force else _previous_stamps(store)
     if (
         not force
         and store.get_state("feeds.fingerprint") == fingerprint
         and previous_files
-        and all(p.exists() for p in previous_files)
+        and all(  # every file as the last run left it (not removed, not edited by hand)
+            str(p) in previous and previous[str(p)][1] == _file_stamp(p) for p in previous_files
+        )
     ):
         log.info("feeds unchanged since the last run files=%d", len(previous_files))
         return FeedReport(skipped=True, unchanged=len(previous_files), files=tuple(previous_files))
     heads = store.post_heads()
     hashes = {head.id: head.content_hash for head in heads}
     plans = plan_feeds(heads, settings.site, settings.feeds)
-    previous = {} if force else _previous_stamps(store)
     out = settings.feeds.dir
     keep: set[Path] = set()
     stamps: dict[str, tuple[str, FileStamp]] = {}

@@ -7,6 +7,7 @@ No build time appears anywhere; an empty feed's ``updated`` is 1970-01-01T00:00:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import re
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from syndicator.config import FeedsSettings, SiteSettings
@@ -21,9 +23,9 @@ from syndicator.errors import RenderError
 from syndicator.model import Entry
 from syndicator.render import feeddata as data
 from syndicator.render.feedplan import MEDIA_TYPES, FeedPlan, absolute_url, feed_url, site_home
-from syndicator.render.jsonfeed import render_json_feed
+from syndicator.render.jsonfeed import forget_json_items, render_json_feed
 
-__all__ = ["render_feed"]
+__all__ = ["forget_entries", "render_feed"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,9 @@ def _atom(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: Feeds
         fg.icon(absolute_url(site, site.icon))
     for entry in entries:
         post = entry.post
-        fe = fg.add_entry(order="append")
+        fe, fresh = _entry_for(fg, "atom", entry, site, feeds)
+        if not fresh:
+            continue
         fe.id(post.id)
         fe.title(post.title)
         fe.updated(data.local_time(data.entry_updated(post), zone))
@@ -135,7 +139,9 @@ def _rss(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: FeedsS
     fg.generator(data.GENERATOR)
     for entry in entries:
         post = entry.post
-        fe = fg.add_entry(order="append")
+        fe, fresh = _entry_for(fg, "rss", entry, site, feeds)
+        if not fresh:
+            continue
         # RSS: guid is a permalink unless isPermaLink="false"; only say so when it is the URL.
         fe.guid(post.id, permalink=post.id == post.url)
         fe.title(post.title)
@@ -160,6 +166,56 @@ def _rss(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: FeedsS
                 fe.enclosure(image, 0, media_type)  # length unknown: RSS Board says use 0
             _media(fe, image)
     return fg
+
+
+class _ReusedEntry(FeedEntry):  # type: ignore[misc]
+    """A feedgen entry built once and added to every feed that carries its post.
+
+    Its Atom or RSS element is built once too; each feed gets a copy (an lxml element has one
+    parent). A post is in ~5 feeds (main, its categories, its tags): most of the work is saved.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._element: Any = None
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        if self._element is None:
+            self._element = super().atom_entry(extensions)
+        return copy.deepcopy(self._element)
+
+    def rss_entry(self, extensions: bool = True) -> Any:
+        if self._element is None:
+            self._element = super().rss_entry(extensions)
+        return copy.deepcopy(self._element)
+
+
+# (format, id(entry)) -> (entry, site, feeds, its feedgen entry); the entry is held, so its id
+# is not reused while cached. Cleared when large (a long-lived server renders many posts).
+_built: dict[tuple[str, int], tuple[Entry, SiteSettings, FeedsSettings, _ReusedEntry]] = {}
+_BUILT_MAX = 512
+
+
+def forget_entries() -> None:
+    """Drop the entries kept for reuse (after a batch of feeds: a server lives on)."""
+    _built.clear()
+    forget_json_items()
+
+
+def _entry_for(
+    fg: Any, fmt: str, entry: Entry, site: SiteSettings, feeds: FeedsSettings
+) -> tuple[Any, bool]:
+    """The feed's entry for this post, and whether it is new (its fields are still to set)."""
+    key = (fmt, id(entry))
+    cached = _built.get(key)
+    if cached is not None and cached[0] is entry and cached[1] == site and cached[2] == feeds:
+        fg.add_entry(cached[3], order="append")  # its extensions are loaded already
+        return cached[3], False
+    if len(_built) >= _BUILT_MAX:
+        _built.clear()
+    fe = fg.add_entry(_ReusedEntry(), order="append")
+    _built[key] = (entry, site, feeds, fe)
+    return fe, True
 
 
 def _xml_safe(entry: Entry) -> Entry:

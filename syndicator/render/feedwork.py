@@ -144,10 +144,15 @@ def write_feeds(
             results = list(pool.map(_write_job_at, range(len(jobs)), chunksize=chunk))
         log.debug("feeds written files=%d workers=%d", len(jobs), workers)
         return results
+    from syndicator.render.feeds import forget_entries
+
     # Render here, one at a time (rendering holds the GIL); let threads wait on the disk.
-    with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as threads:
-        futures = [
-            threads.submit(_write, job.target, _render_feed(job, entries, site, feeds), write)
-            for job in jobs
-        ]
-        return [future.result() for future in futures]
+    try:
+        with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as threads:
+            futures = [
+                threads.submit(_write, job.target, _render_feed(job, entries, site, feeds), write)
+                for job in jobs
+            ]
+            return [future.result() for future in futures]
+    finally:
+        forget_entries()

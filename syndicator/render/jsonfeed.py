@@ -14,7 +14,7 @@ from syndicator.model import Entry
 from syndicator.render import feeddata as data
 from syndicator.render.feedplan import FeedPlan, absolute_url, feed_url, site_home
 
-__all__ = ["VERSION", "render_json_feed"]
+__all__ = ["VERSION", "forget_json_items", "render_json_feed"]
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -38,9 +38,38 @@ def render_json_feed(
     document["language"] = site.language
     if feeds.hub:
         document["hubs"] = [{"type": "WebSub", "url": feeds.hub}]
-    document["items"] = [_item(entry, site, feeds) for entry in entries]
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    return (text + "\n").encode("utf-8")
+    head = json.dumps(document, ensure_ascii=False, indent=2)
+    # "items" comes last: spliced in as json.dumps(..., indent=2) would write it, from each
+    # item's text (serialized once per post, though a post is in ~5 feeds).
+    if entries:
+        items = ",\n    ".join(_item_text(entry, site, feeds) for entry in entries)
+        tail = f',\n  "items": [\n    {items}\n  ]\n}}'
+    else:
+        tail = ',\n  "items": []\n}'
+    return (head.removesuffix("\n}") + tail + "\n").encode("utf-8")
+
+
+# id(entry) -> (entry, site, feeds, the item's JSON at the depth of a feed's item); the entry
+# is held, so its id is not reused while cached. Cleared when large (a long-lived server).
+_texts: dict[int, tuple[Entry, SiteSettings, FeedsSettings, str]] = {}
+_TEXTS_MAX = 512
+
+
+def forget_json_items() -> None:
+    """Drop the item texts kept for reuse."""
+    _texts.clear()
+
+
+def _item_text(entry: Entry, site: SiteSettings, feeds: FeedsSettings) -> str:
+    cached = _texts.get(id(entry))
+    if cached is not None and cached[0] is entry and cached[1] == site and cached[2] == feeds:
+        return cached[3]
+    if len(_texts) >= _TEXTS_MAX:
+        _texts.clear()
+    text = json.dumps(_item(entry, site, feeds), ensure_ascii=False, indent=2)
+    text = text.replace("\n", "\n    ")  # JSON strings hold no raw newline: only layout moves
+    _texts[id(entry)] = (entry, site, feeds, text)
+    return text
 
 
 def _item(entry: Entry, site: SiteSettings, feeds: FeedsSettings) -> dict[str, Any]:

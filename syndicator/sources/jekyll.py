@@ -228,8 +228,8 @@ class JekyllSource:
             else:
                 to_read.append((origin, file, stamp))
 
-        def read(item: tuple[str, PostFile, str]) -> Post | SourceError | bool:
-            """The post; or False: not published; or True: dated in the future."""
+        def read(item: tuple[str, PostFile, str]) -> Post | SourceError | bool | datetime:
+            """The post; or False: not published; or its date: dated in the future."""
             origin, file, _stamp = item
             try:
                 parsed = self._parse(site, file, urls)
@@ -237,15 +237,18 @@ class JekyllSource:
                     return False
                 if not site.future and parsed.date > now:
                     log.info("post skipped (future date) origin=%s date=%s", origin, parsed.date)
-                    return True
+                    return parsed.date
                 return build_post(site, parsed, resolve)
             except SourceError as exc:
                 log.warning("post not used origin=%s error=%s", origin, exc)
                 return exc
 
+        future: list[datetime] = []
         for (origin, _file, stamp), outcome in zip(to_read, map_files(read, to_read), strict=True):
             if isinstance(outcome, SourceError):
                 problems.append(outcome)
+            elif isinstance(outcome, datetime):
+                future.append(outcome)
             elif outcome is False:
                 skipped[origin] = stamp
             elif isinstance(outcome, Post):
@@ -260,8 +263,21 @@ class JekyllSource:
             stamps=stamps,
             origins=origins,
             complete=True,
-            state={"skipped": skipped},
+            state={
+                "skipped": skipped,
+                **({"next_visible": min(future).isoformat()} if future else {}),
+            },
         )
+
+    def tree_stamp(self) -> str:
+        """A digest of everything ``collect`` reads, as file stamps: the site config, the
+        authors data and every post file's path, mtime and size (nothing is opened but the
+        config). Equal digests mean a collection would find every post as it was."""
+        site, digest = self._site()
+        stamp = hashlib.sha256(digest.encode())
+        for file, st in self._scan(self._config_excludes(site)):
+            stamp.update(f"{file.origin}\0{st.st_mtime_ns}:{st.st_size}\0".encode())
+        return stamp.hexdigest()
 
     def _config_excludes(self, site: JekyllSite) -> tuple[str, ...]:
         value = site.config.get("exclude")

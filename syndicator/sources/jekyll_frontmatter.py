@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from syndicator.errors import SourceError
+from syndicator.sources.jekyll_frontmatter_fast import read_simple_yaml
 
 __all__ = ["FrontMatter", "YamlTimestamp", "load_yaml", "parse_date", "split_front_matter"]
 
@@ -76,7 +77,9 @@ def split_front_matter(text: str, origin: str) -> FrontMatter:
     if match is None:
         return FrontMatter({}, text, 1)
     yaml_text = match.group(1)
-    data = load_yaml(yaml_text, origin, first_line=1)
+    data = read_simple_yaml(yaml_text, YamlTimestamp)
+    if data is None:  # not one of the common shapes: PyYAML reads it
+        data = load_yaml(yaml_text, origin, first_line=1)
     if data is None:
         data = {}
     if not isinstance(data, dict):
