@@ -6,8 +6,15 @@ and next attempt time, whether the feed is gone (410), and first-seen times of u
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import os
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +22,7 @@ from syndicator import __version__
 from syndicator.config import SiteSettings, SourceSettings
 from syndicator.errors import ConfigError, SourceError
 from syndicator.sources import Collection, Source
-from syndicator.sources.feedmap import map_entries
+from syndicator.sources.feedmap import MappedFeed, map_entries
 from syndicator.sources.feedparse import parse_feed
 from syndicator.sources.fetch import FetchRequest, FetchResult, fetch_all
 
@@ -24,6 +31,8 @@ __all__ = ["FeedSource", "collect_feeds"]
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # requests in flight over all hosts
+PARALLEL_MIN = 40  # feeds to fetch from which bodies are parsed in worker processes
+MAX_WORKERS = 4
 BACKOFF_START = timedelta(minutes=30)  # wait after the second failure in a row; doubles after
 BACKOFF_MAX = timedelta(days=1)
 _OPTIONS: dict[str, tuple[type, Any]] = {
@@ -174,12 +183,51 @@ def _recovered(state: dict[str, Any]) -> None:
         state.pop(key, None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Digest:
+    """What became of one fetched body: mapped posts, or why the feed cannot be read."""
+
+    mapped: MappedFeed | None = None
+    warning: str | None = None
+    error: str = ""
+
+
+def _digest(
+    body: bytes,
+    content_type: str,
+    url: str,
+    source: str,
+    feed_url: str,
+    first_seen: Mapping[str, str],
+    now: datetime,
+) -> _Digest:
+    """Parse, map and sanitize one body; a worker process runs this for big collections."""
+    try:
+        parsed = parse_feed(body, content_type, url)
+    except SourceError as exc:
+        return _Digest(error=exc.reason)
+    mapped = map_entries(parsed, source=source, feed_url=feed_url, first_seen=first_seen, now=now)
+    for post in mapped.posts.values():
+        _ = post.content_hash  # cached on the post, so it travels back with it
+    return _Digest(mapped=mapped, warning=parsed.warning)
+
+
+def _digest_fetched(
+    source: FeedSource, state: Mapping[str, Any], result: FetchResult, now: datetime
+) -> _Digest:
+    first_seen = state.get("first_seen", {})
+    return _digest(
+        result.body, result.content_type, result.url, source.name, source.url, first_seen, now
+    )
+
+
 def _success(
     source: FeedSource,
     known: Mapping[str, str],
     state: dict[str, Any],
     result: FetchResult,
     now: datetime,
+    digest: _Digest | None = None,
 ) -> Collection:
     state["last_attempt"] = now.isoformat()
     if result.moved_to:
@@ -196,22 +244,16 @@ def _success(
         return _kept(source, known, state)
     state["etag"] = result.etag
     state["last_modified"] = result.last_modified
-    try:
-        parsed = parse_feed(result.body, result.content_type, result.url)
-    except SourceError as exc:
+    if digest is None:
+        digest = _digest_fetched(source, state, result, now)
+    if digest.mapped is None:
         state.pop("etag")  # refetch in full next time, whatever the server says
         state.pop("last_modified")
-        return _failure(source, known, state, result.url, exc.reason, result.status, now)
+        return _failure(source, known, state, result.url, digest.error, result.status, now)
     _recovered(state)
-    if parsed.warning:
-        log.warning("feed recovered source=%s url=%s: %s", source.name, result.url, parsed.warning)
-    mapped = map_entries(
-        parsed,
-        source=source.name,
-        feed_url=source.url,
-        first_seen=state.get("first_seen", {}),
-        now=now,
-    )
+    if digest.warning:
+        log.warning("feed recovered source=%s url=%s: %s", source.name, result.url, digest.warning)
+    mapped = digest.mapped
     state["first_seen"] = mapped.first_seen
     stamps = dict(known)
     changed = []
@@ -244,14 +286,40 @@ def _success(
     )
 
 
+def _worker_count(pending: int, workers: int | None) -> int:
+    """Processes to parse bodies in; 0: in this one (small runs, threads present, no fork)."""
+    if workers is None:
+        if pending < PARALLEL_MIN or threading.active_count() > 1:
+            return 0  # forking a process that has other threads can deadlock the child
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return 0
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    return workers if workers > 1 else 0
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Fork the workers now, before the event loop or any other thread exists."""
+    if not workers:
+        return None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(int).result()  # a fork context starts every worker on the first submit
+    log.debug("feed parsing in worker processes workers=%d", workers)
+    return pool
+
+
 def collect_feeds(
     sources: Sequence[Source],
     known: Mapping[str, Mapping[str, str]],
     states: Mapping[str, Mapping[str, Any]],
     now: datetime,
     concurrency: int = CONCURRENCY,
+    workers: int | None = None,
 ) -> list[Collection]:
-    """Collect every feed with one concurrent fetch; one feed's failure never stops the others."""
+    """Collect every feed with one concurrent fetch; one feed's failure never stops the others.
+
+    Big runs parse each body in a worker process as soon as it arrives (``workers``: how
+    many; None decides from the run's size), so parsing overlaps fetching and uses every core.
+    """
     results: dict[str, Collection] = {}
     pending: list[tuple[FeedSource, dict[str, Any]]] = []
     feeds = [s for s in sources if isinstance(s, FeedSource)]
@@ -262,13 +330,33 @@ def collect_feeds(
             results[source.name] = skipped
         else:
             pending.append((source, state))
-    fetched = fetch_all([s.request(state) for s, state in pending], concurrency)
-    for (source, state), result in zip(pending, fetched, strict=True):
+    digests: dict[int, _Digest] = {}
+    pool = _start_pool(_worker_count(len(pending), workers))
+
+    async def digest_in_pool(index: int, result: FetchResult) -> None:
+        if pool is None or result.error or result.not_modified:
+            return
+        source, state = pending[index]
+        args = (result.body, result.content_type, result.url, source.name, source.url)
+        first_seen = state.get("first_seen", {})
+        loop = asyncio.get_running_loop()
+        try:
+            digests[index] = await loop.run_in_executor(pool, _digest, *args, first_seen, now)
+        except BrokenProcessPool:  # a worker died (killed?): parse here after the fetch
+            log.warning("feed parsing worker died source=%s; parsing in-process", source.name)
+
+    requests = [s.request(state) for s, state in pending]
+    try:
+        fetched = fetch_all(requests, concurrency, digest_in_pool if pool else None)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for index, ((source, state), result) in enumerate(zip(pending, fetched, strict=True)):
         own = known.get(source.name, {})
         if result.error:
             results[source.name] = _failure(
                 source, own, state, result.url, result.error, result.status, now
             )
         else:
-            results[source.name] = _success(source, own, state, result, now)
+            results[source.name] = _success(source, own, state, result, now, digests.get(index))
     return [results[s.name] for s in feeds]

@@ -22,6 +22,7 @@ from syndicator.sources.feedparse import ParsedEntry, ParsedFeed, as_html, text_
 __all__ = ["parse_fast"]
 
 _XML = "{http://www.w3.org/XML/1998/namespace}"
+_XML_BASE, _XML_LANG = _XML + "base", _XML + "lang"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -81,12 +82,14 @@ def _join(base: str, uri: str) -> str:
 
 def _scope(el: Any, base: str, lang: str | None) -> tuple[str, str | None]:
     """The xml:base and xml:lang in effect inside ``el``, as feedparser tracks them."""
-    given = el.get(_XML + "base") or el.get("base")
+    if not el.attrib:
+        return base, lang  # most elements have no attribute at all
+    given = el.get(_XML_BASE) or el.get("base")
     if given:
         base = _join(base, given)
         if urlsplit(base).scheme not in ("http", "https"):
             raise _Unsure
-    spoken = el.get(_XML + "lang", el.get("lang"))
+    spoken = el.get(_XML_LANG, el.get("lang"))
     if spoken is not None:
         lang = spoken or None
     return base, lang
@@ -209,7 +212,7 @@ def _elements(parent: Any) -> Iterator[tuple[Any, str]]:
         tag = el.tag
         if not isinstance(tag, str):
             continue  # comments and processing instructions
-        if any(tag.startswith(ns) for ns in _IGNORED_NS):
+        if tag[0] == "{" and tag.startswith(_IGNORED_NS):
             continue
         yield el, tag
 

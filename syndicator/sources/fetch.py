@@ -9,14 +9,14 @@ import asyncio
 import logging
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-__all__ = ["FetchRequest", "FetchResult", "fetch_all"]
+__all__ = ["AfterFetch", "FetchRequest", "FetchResult", "fetch_all"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+# Called with each result's index as soon as it arrives, while the other GETs go on.
+AfterFetch = Callable[[int, FetchResult], Awaitable[None]]
 
 
 class _TooLarge(Exception):
@@ -183,7 +187,23 @@ async def _fetch_one(
     return result
 
 
-async def _fetch_all(requests: Sequence[FetchRequest], concurrency: int) -> list[FetchResult]:
+async def _fetch_then(
+    index: int,
+    client: httpx.AsyncClient,
+    request: FetchRequest,
+    overall: asyncio.Semaphore,
+    hosts: dict[str, asyncio.Semaphore],
+    after: AfterFetch | None,
+) -> FetchResult:
+    result = await _fetch_one(client, request, overall, hosts)  # releases its slots first
+    if after is not None:
+        await after(index, result)
+    return result
+
+
+async def _fetch_all(
+    requests: Sequence[FetchRequest], concurrency: int, after: AfterFetch | None
+) -> list[FetchResult]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(max((r.timeout for r in requests), default=20.0))
     overall = asyncio.Semaphore(concurrency)
@@ -191,19 +211,23 @@ async def _fetch_all(requests: Sequence[FetchRequest], concurrency: int) -> list
     async with httpx.AsyncClient(
         http1=True, http2=False, limits=limits, timeout=timeout, follow_redirects=False
     ) as client:
-        return list(
-            await asyncio.gather(*(_fetch_one(client, r, overall, hosts) for r in requests))
-        )
+        jobs = (_fetch_then(i, client, r, overall, hosts, after) for i, r in enumerate(requests))
+        return list(await asyncio.gather(*jobs))
 
 
-def fetch_all(requests: Sequence[FetchRequest], concurrency: int = 32) -> list[FetchResult]:
-    """GET every request concurrently with one keep-alive client; never raises for one URL."""
+def fetch_all(
+    requests: Sequence[FetchRequest], concurrency: int = 32, after: AfterFetch | None = None
+) -> list[FetchResult]:
+    """GET every request concurrently with one keep-alive client; never raises for one URL.
+
+    ``after`` (if given) is awaited with each result as it arrives, e.g. to start parsing it.
+    """
     if not requests:
         return []
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_fetch_all(requests, concurrency))
+        return asyncio.run(_fetch_all(requests, concurrency, after))
     # Called from inside an event loop (the web app): run ours on a worker thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _fetch_all(requests, concurrency)).result()
+        return pool.submit(asyncio.run, _fetch_all(requests, concurrency, after)).result()

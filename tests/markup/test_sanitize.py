@@ -49,6 +49,18 @@ BASE = "https://blog.example.org/2025/01/post/"
             '<a  rel="noopener noreferrer">d</a>',
             id="data-link-dropped",
         ),
+        pytest.param('<img src="HTTPS://Pixel.WP.com/g.gif?x=1">', "", id="tracker-host-upper"),
+        pytest.param(
+            '<img src="https://cdn.example/a.png?via=stats.wordpress.com" alt="">',
+            '<img src="https://cdn.example/a.png?via=stats.wordpress.com" alt="">',
+            id="tracker-name-in-query-kept",
+        ),
+        pytest.param(
+            '<a title="t" href="DaTa:text/html,x">d</a><q cite="../up">q</q>',
+            '<a title="t"  rel="noopener noreferrer">d</a>'
+            '<q cite="https://blog.example.org/2025/01/up">q</q>',
+            id="data-any-case-dropped-cite-resolved",
+        ),
         pytest.param(
             '<a href="https://x.example/?a=1&amp;b=2">q</a>',
             '<a href="https://x.example/?a=1&amp;b=2" rel="noopener noreferrer">q</a>',

@@ -11,7 +11,7 @@ import pytest
 from syndicator.config import SiteSettings, SourceSettings
 from syndicator.errors import ConfigError
 from syndicator.sources import Collection, collect_all
-from syndicator.sources.feed import FeedSource, collect_feeds
+from syndicator.sources.feed import PARALLEL_MIN, FeedSource, _worker_count, collect_feeds
 from tests.fakes.feedserver import CORPUS, FeedServer, generated_feed
 
 NOW = datetime(2026, 1, 20, 3, 0, tzinfo=UTC)
@@ -259,3 +259,30 @@ def test_many_feeds_concurrently(server: FeedServer) -> None:
     assert all(not c.failed and len(c.changed) == 20 for c in results)
     ids = {p.id for c in results for p in c.changed}
     assert len(ids) == 320
+
+
+def test_worker_processes_collect_exactly_what_one_process_does(server: FeedServer) -> None:
+    server.generated.update({n: generated_feed(n) for n in range(6)})
+    paths = [f"gen/{n}.xml" for n in range(6)] + [
+        "feeds/rss-ids.xml",  # duplicate and missing ids, undated entries: problems, first_seen
+        "feeds/not-a-feed.html",  # a parse failure inside the worker
+        "status/500",
+    ]
+    sources = [feed(server, path, name=f"s{n}") for n, path in enumerate(paths)]
+    alone = collect_feeds(sources, {}, {}, NOW, workers=0)
+    pooled = collect_feeds(sources, {}, {}, NOW, workers=2)
+    assert [c.changed for c in pooled] == [c.changed for c in alone]
+    assert [p.content_hash for c in pooled for p in c.changed] == [
+        p.content_hash for c in alone for p in c.changed
+    ]
+    for a, b in zip(alone, pooled, strict=True):
+        assert (b.stamps, b.origins, b.state, b.failed) == (a.stamps, a.origins, a.state, a.failed)
+        assert [str(p) for p in b.problems] == [str(p) for p in a.problems]
+    assert sum(len(c.changed) for c in pooled) > 120 and pooled[6].problems
+    assert pooled[7].failed and pooled[8].failed
+
+
+def test_small_runs_and_threaded_processes_parse_in_process(server: FeedServer) -> None:
+    assert _worker_count(PARALLEL_MIN - 1, None) == 0  # too few feeds to pay for a fork
+    assert _worker_count(PARALLEL_MIN, None) == 0  # the server's thread: forking is unsafe
+    assert (_worker_count(3, 2), _worker_count(3, 1)) == (2, 0)

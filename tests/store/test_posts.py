@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +193,24 @@ def test_record_collections_is_one_transaction(store: Store) -> None:
         store.record_collections([good, broken], NOW)
     assert store.post_count() == 0  # the first source's posts were rolled back too
     assert store.sources_known(["blog"]) == ({"blog": {}}, {"blog": {}})
+
+
+def test_record_collections_matches_one_collection_at_a_time(store: Store, tmp_path: Path) -> None:
+    """Rows are written together, yet every source sees what the ones before it stored."""
+    shared = make_post(2, source="feed", title="피드에서 온 글", tags=("feed",))
+    batch = [
+        collect([make_post(1), make_post(2)]),
+        collect([shared], source="feed", complete=False),  # same id as a blog post: an update
+        collect([make_post(3)], unchanged=[make_post(1).origin]),  # blog again, complete
+        collect([make_post(4, source="feed")], source="feed", complete=False, failed=True),
+    ]
+    one_by_one = Store.open(f"sqlite:///{tmp_path / 'one' / 'db.sqlite'}")
+    expected = [one_by_one.record_collection(c, NOW) for c in batch]
+    assert store.record_collections(batch, NOW) == expected
+    assert expected[1].changed == (shared.id,) and expected[2].new == (make_post(3).id,)
+    ids = [make_post(n).id for n in range(1, 5)]
+    assert store.get_posts(ids) == one_by_one.get_posts(ids)
+    assert store.topics() == one_by_one.topics()
+    names = ["blog", "feed"]
+    assert store.sources_known(names) == one_by_one.sources_known(names)
+    one_by_one.close()
