@@ -1,7 +1,8 @@
 """Benchmark: one edition of 10 posts for 100,000 subscribers over 5 content variants.
 
-Every message is made to complete RFC 5322 bytes (personalize + message_bytes) and dropped
-into a null sink. Prints messages/s, premailer calls and peak memory (max RSS).
+Subscribers are streamed page by page from a real SQLite store (``Store.subscribers``); every
+message is made to complete RFC 5322 bytes (personalize + message_bytes) and dropped into a
+null sink, so no message is kept. Prints messages/s, premailer calls and peak memory (max RSS).
 
     python bench/digest.py [--subscribers 100000]
 """
@@ -24,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from syndicator.deliver.mime import message_bytes
 from syndicator.model import Entry, Post, Subscriber, SubscriberStatus
 from syndicator.render.digest import DigestRenderer
+from syndicator.store import Store
+from syndicator.store.schema import subscribers, subscriptions
 from syndicator.tokens import TokenSigner
 from tests.render.digest_samples import KEYS, NEWSLETTER, SITE, settings
 
@@ -54,17 +57,41 @@ def _entries() -> list[Entry]:
     return entries
 
 
-def _subscribers(count: int) -> Iterator[Subscriber]:
+def _fill(store: Store, count: int) -> None:
+    """Bulk insert ``count`` active subscribers of the newsletter (setup, not timed)."""
     created = datetime(2025, 12, 1, tzinfo=UTC)
-    for number in range(count):
-        yield Subscriber(
-            id=number + 1,
-            email=f"reader{number}@example.org",
-            name="김민지" if number % 2 else "Alex Kim",
-            status=SubscriberStatus.ACTIVE,
-            created=created,
-            language="en" if number % 5 == 4 else "ko",
-        )
+    for start in range(0, count, 10_000):
+        numbers = range(start, min(start + 10_000, count))
+        rows = [
+            {
+                "id": n + 1,
+                "email": f"reader{n}@example.org",
+                "email_key": f"reader{n}@example.org",
+                "name": "김민지" if n % 2 else "Alex Kim",
+                "status": SubscriberStatus.ACTIVE.value,
+                "created": created,
+                "confirmed": created,
+                "status_changed": created,
+                "language": "en" if n % 5 == 4 else "ko",
+            }
+            for n in numbers
+        ]
+        subs = [
+            {
+                "subscriber_id": n + 1,
+                "newsletter": NEWSLETTER.name,
+                "topics": [],
+                "frequency": "weekly",
+            }
+            for n in numbers
+        ]
+        with store._db.write() as conn:
+            conn.execute(subscribers.insert(), rows)
+            conn.execute(subscriptions.insert(), subs)
+
+
+def _stream(store: Store) -> Iterator[Subscriber]:
+    return store.subscribers(newsletter=NEWSLETTER.name, status=SubscriberStatus.ACTIVE)
 
 
 def main() -> None:
@@ -84,8 +111,10 @@ def main() -> None:
     premailer.Premailer.transform = counted
 
     entries = _entries()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = settings(Path(tmp))
+    tmp = tempfile.TemporaryDirectory(prefix="digest-bench-")
+    config = settings(Path(tmp.name))
+    store = Store.open(f"sqlite:///{Path(tmp.name) / 'bench.sqlite'}")
+    _fill(store, args.subscribers)
     renderer = DigestRenderer(config, NEWSLETTER)
     signer = TokenSigner(KEYS)
     started = time.perf_counter()
@@ -104,7 +133,7 @@ def main() -> None:
     cpu_started = time.process_time()
     count = 0
     total_bytes = 0
-    for subscriber in _subscribers(args.subscribers):
+    for subscriber in _stream(store):
         variant = variants[subscriber.id % len(variants)]
         message = renderer.personalize(
             variant, subscriber, delivery_id=f"7-{subscriber.id}", signer=signer
@@ -113,6 +142,8 @@ def main() -> None:
         count += 1
     finished = time.perf_counter()
     cpu = time.process_time() - cpu_started
+    store.close()
+    tmp.cleanup()
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = finished - rendered

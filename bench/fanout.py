@@ -131,8 +131,14 @@ def _prepare(root: Path, backend: str, mail: str, count: int, env: dict[str, str
     return path
 
 
-def _send(path: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Run `syndicator send weekly` in its own process: (wall seconds, peak RSS bytes)."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live child process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _send(path: Path, env: dict[str, str]) -> tuple[float, int, float]:
+    """Run `syndicator send weekly` in its own process: (wall s, peak RSS bytes, CPU s)."""
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "syndicator", "send", "weekly", "--config", str(path)],
@@ -143,7 +149,7 @@ def _send(path: Path, env: dict[str, str]) -> tuple[float, int]:
     elapsed = time.monotonic() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sender failed with status {status}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
@@ -167,14 +173,22 @@ def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
         }
         mail = f"batch_size = {batch}" if batch else ""
         path = _prepare(root, "postmark", mail, count, env)
-        elapsed, rss = _send(path, env)
+        provider_cpu = _cpu_seconds(fake.pid)
+        elapsed, rss, cpu = _send(path, env)
+        provider_cpu = _cpu_seconds(fake.pid) - provider_cpu
         with urllib.request.urlopen(f"{url}/_fake/stats") as answer:
             stats = json.loads(answer.read())
     finally:
         fake.terminate()
         fake.wait()
     assert stats["accepted"] == count, stats
-    return {"accepted": stats["accepted"], "seconds": elapsed, "rss": rss}
+    return {
+        "accepted": stats["accepted"],
+        "seconds": elapsed,
+        "rss": rss,
+        "cpu": cpu,
+        "provider_cpu": provider_cpu,
+    }
 
 
 SINK = """
@@ -209,7 +223,9 @@ def _smtp(root: Path, count: int, connections: int) -> dict[str, float]:
     env = {"SYNDICATOR_SECRET_KEY": "bench-secret"}
     mail = f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\n'
     path = _prepare(root, "smtp", mail, count, env)
-    elapsed, rss = _send(path, env)
+    provider_cpu = _cpu_seconds(sink.pid)
+    elapsed, rss, cpu = _send(path, env)
+    provider_cpu = _cpu_seconds(sink.pid) - provider_cpu
     out, _ = sink.communicate("")
     accepted, first, last = out.split()
     assert int(accepted) == count, out
@@ -217,6 +233,8 @@ def _smtp(root: Path, count: int, connections: int) -> dict[str, float]:
         "accepted": int(accepted),
         "seconds": elapsed,
         "rss": rss,
+        "cpu": cpu,
+        "provider_cpu": provider_cpu,
         "provider_seconds": float(last) - float(first),
     }
 
@@ -226,7 +244,8 @@ def _print(name: str, figures: dict[str, float]) -> None:
     line = (
         f"{name}: {int(figures['accepted'])} accepted in {figures['seconds']:.1f} s "
         f"(whole CLI process) = {rate:,.0f} messages/s; sender peak RSS "
-        f"{figures['rss'] / 2**20:.0f} MB"
+        f"{figures['rss'] / 2**20:.0f} MB; CPU s: sender {figures['cpu']:.1f}, "
+        f"provider {figures['provider_cpu']:.1f}"
     )
     if "provider_seconds" in figures:
         line += f"; first to last accepted {figures['provider_seconds']:.1f} s"

@@ -24,6 +24,21 @@ from functools import lru_cache
 from syndicator.errors import DeliveryError
 from syndicator.model import Message
 
+try:  # JSON string bodies for the API backends, escaped once per variant
+    from orjson import dumps as _dumps
+
+    def _json_string(text: str) -> bytes:
+        """``text`` as a JSON string literal (UTF-8, no ASCII escapes)."""
+        return _dumps(text)
+
+except ImportError:  # pragma: no cover - the standard library fallback
+    import json
+
+    def _json_string(text: str) -> bytes:
+        """``text`` as a JSON string literal (UTF-8, no ASCII escapes)."""
+        return json.dumps(text, ensure_ascii=False).encode("utf-8")
+
+
 __all__ = ["BodyTemplate", "WireText", "build_mime", "message_bytes"]
 
 MAX_LINE = 998  # RFC 5322 2.1.1, octets before CRLF
@@ -47,16 +62,50 @@ _SHARED = frozenset({"list-id", "list-unsubscribe-post", "list-post", "list-help
 
 
 class WireText(str):
-    """A body string that also remembers its CRLF UTF-8 wire form and whether it is ASCII."""
+    """A body string that also remembers its CRLF UTF-8 wire form and whether it is ASCII.
 
-    wire: bytes
+    The wire form is joined on first use (API backends never need it); ``json()`` gives the
+    body as a JSON string literal from pieces escaped once per variant, so API backends do not
+    re-escape 40 KB per reader.
+    """
+
     ascii: bool
+    _wire: bytes | None
+    _wire_parts: Sequence[bytes]
+    _json_pieces: Sequence[bytes]
+    _json_values: Sequence[str]
 
-    def __new__(cls, text: str, wire: bytes, ascii: bool) -> WireText:
+    def __new__(
+        cls,
+        text: str,
+        wire: bytes | Sequence[bytes],
+        ascii: bool,
+        json_pieces: Sequence[bytes] = (),
+        json_values: Sequence[str] = (),
+    ) -> WireText:
         self = super().__new__(cls, text)
-        self.wire = wire
+        if isinstance(wire, bytes):
+            self._wire, self._wire_parts = wire, ()
+        else:
+            self._wire, self._wire_parts = None, wire
         self.ascii = ascii
+        self._json_pieces = json_pieces
+        self._json_values = json_values
         return self
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = b"".join(self._wire_parts)
+        return self._wire
+
+    def json(self) -> bytes:
+        """The body as a JSON string literal, equal to ``orjson.dumps(str(self))`` in meaning."""
+        if not self._json_pieces:
+            return _json_string(str(self))
+        parts = list(self._json_pieces)
+        parts[1::2] = [_json_string(value)[1:-1] for value in self._json_values]
+        return b'"' + b"".join(parts) + b'"'
 
 
 class BodyTemplate:
@@ -73,6 +122,7 @@ class BodyTemplate:
         # Buffers with the slots' places left open: fill assigns the odd items in one step.
         self._text = list(pieces)
         self._wire = [p.encode("utf-8").replace(b"\n", b"\r\n") for p in pieces]
+        self._json = [_json_string(p)[1:-1] for p in pieces]
         self._ascii = text.isascii()
         # The longest line holding a slot, without its values: the room those values share.
         longest_fixed, fits = 0, True
@@ -111,7 +161,7 @@ class BodyTemplate:
             return text  # the generic path measures each line
         wire_parts = self._wire.copy()
         wire_parts[1::2] = encoded
-        return WireText(text, b"".join(wire_parts), self._ascii and joined.isascii())
+        return WireText(text, wire_parts, self._ascii and joined.isascii(), self._json, filled)
 
 
 def _check_value(name: str, value: str) -> None:

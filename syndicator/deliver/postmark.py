@@ -21,6 +21,7 @@ from syndicator.deliver.http import (
     error_text,
     unsafe_header,
 )
+from syndicator.deliver.mime import WireText
 from syndicator.deliver.ratelimit import process_bucket
 from syndicator.errors import ConfigError, DeliveryError
 from syndicator.model import Message, Receipt
@@ -58,6 +59,18 @@ def _payload(message: Message, stream: str) -> dict[str, Any]:
     if message.tags:
         item["Tag"] = message.tags[0]  # Postmark takes a single tag
     return item
+
+
+def _encoded(message: Message, stream: str) -> bytes:
+    """One batch item as JSON; bodies made from a template are spliced in already escaped."""
+    html, text = message.html, message.text
+    if not (isinstance(html, WireText) and isinstance(text, WireText)):
+        return encode_json(_payload(message, stream))
+    rest = _payload(message, stream)
+    del rest["HtmlBody"], rest["TextBody"]
+    return (
+        b'{"HtmlBody":' + html.json() + b',"TextBody":' + text.json() + b"," + encode_json(rest)[1:]
+    )
 
 
 def _receipt(message: Message, answer: Any) -> Receipt:
@@ -143,7 +156,7 @@ class PostmarkBackend:
                 )
                 continue
             try:
-                item = encode_json(_payload(message, self.stream))
+                item = _encoded(message, self.stream)
             except (TypeError, ValueError) as exc:  # e.g. a lone surrogate in the text
                 by_id[message.delivery_id] = Receipt(
                     message.delivery_id, ok=False, error=f"cannot encode as JSON: {exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from email.message import EmailMessage, MIMEPart
 
 import pytest
@@ -109,6 +110,22 @@ def test_body_template_fills_and_reuses_its_wire_form() -> None:
     assert not isinstance(template.fill({"g": "x" * 1000, "u": "u"}), WireText)
     raw = message_bytes(_message(html=template.fill({"g": "x" * 1000, "u": "u"})))
     assert _content(list(_parse(raw).iter_parts())[1]).startswith("<p>" + "x" * 1000)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param({"g": "안녕 &lt;b&gt;", "u": "https://x.example/u/t"}, id="korean"),
+        pytest.param({"g": 'quote " back\\slash \t tab \x01', "u": "u"}, id="escapes"),
+    ],
+)
+def test_body_template_json_equals_encoding_the_filled_text(values: dict[str, str]) -> None:
+    template = BodyTemplate(
+        "<p title=\"t\">MARKg</p>\n<a href='MARKu'>\\</a>", {"MARKg": "g", "MARKu": "u"}
+    )
+    body = template.fill(values)
+    assert isinstance(body, WireText)
+    assert json.loads(body.json()) == str(body)
 
 
 def test_build_mime_gives_an_email_message() -> None:
