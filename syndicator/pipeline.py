@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,12 +36,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    return None
-
 
 @dataclass(frozen=True, slots=True)
 class SourceSummary:
@@ -60,10 +54,6 @@ class CollectReport:
     sources: tuple[SourceSummary, ...]
     problems: tuple[SourceError, ...]
     new_posts: tuple[str, ...] = ()
-
-    @property
-    def changed_anything(self) -> bool:
-        return any(s.new or s.changed or s.removed for s in self.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +250,3 @@ def check_sources(settings: Settings, now: datetime) -> list[Collection]:
     """Read every source from scratch, as ``syndicator check`` does; nothing is stored."""
     sources = [open_source(s, settings.site) for s in settings.sources]
     return collect_all(sources, {}, {}, now)
-
-
-def iter_problems(collections: Iterable[Collection]) -> Iterable[SourceError]:
-    for collection in collections:
-        yield from collection.problems

@@ -199,18 +199,6 @@ class DeliveryRecords:
             len(suppress),
         )
 
-    def release_stale(self, older_than: datetime) -> int:
-        """Put rows claimed before ``older_than`` and never settled (a crashed sender) back."""
-        with self._db.write() as conn:
-            result = conn.execute(
-                deliveries.update()
-                .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than)
-                .values(status=_PENDING, worker=None)
-            )
-        if result.rowcount:
-            log.warning("stale deliveries released count=%d", result.rowcount)
-        return int(result.rowcount)
-
     def reclaim_stale_batch(
         self, older_than: datetime, worker: str, now: datetime, edition_id: int | None = None
     ) -> list[Delivery]:

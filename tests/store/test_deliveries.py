@@ -110,15 +110,6 @@ def test_retryable_failure_gives_up_after_max_attempts(store: Store) -> None:
     assert settled.status is DeliveryStatus.FAILED
 
 
-def test_release_stale(store: Store) -> None:
-    _edition(store, 3)
-    store.claim_deliveries(2, "crashed", NOW)
-    store.claim_deliveries(1, "alive", NOW + timedelta(minutes=30))
-    assert store.release_stale(NOW + timedelta(minutes=10)) == 2
-    assert store.pending_count() == 2
-    assert {d.subscriber_id for d in store.claim_deliveries(10, "w", NOW)} == {1, 2}
-
-
 def test_threads_claiming_concurrently_never_share_a_row(
     store: Store, open_store: Callable[[], Store]
 ) -> None:
