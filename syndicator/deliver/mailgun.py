@@ -14,16 +14,14 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from syndicator.config import MailSettings
+from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
-    ApiEndpoint,
     Clock,
     RetryPolicy,
     error_text,
     send_each,
     unsafe_header,
 )
-from syndicator.deliver.ratelimit import process_bucket
-from syndicator.errors import ConfigError
 from syndicator.model import Message, Receipt
 
 __all__ = ["MailgunBackend"]
@@ -52,7 +50,7 @@ def _form(message: Message) -> list[tuple[str, str]]:
     return fields
 
 
-class MailgunBackend:
+class MailgunBackend(ApiBackend):
     """Sends each message as its own POST /v3/<domain>/messages with tracking off."""
 
     name = "mailgun"
@@ -65,22 +63,18 @@ class MailgunBackend:
         clock: Clock | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        if not mail.api_key:
-            raise ConfigError(
-                "the mailgun backend needs SYNDICATOR_MAIL_API_KEY", key="mail.api_key"
-            )
-        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
         self.domain = mail.mailgun_domain
-        self._endpoint = ApiEndpoint(
-            "mailgun",
-            mail.api_url or DEFAULT_URL,
+        self._connect(
+            mail,
+            limit=MAX_BATCH,
+            base_url=DEFAULT_URL,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             auth=("api", mail.api_key),
             policy=policy,
             clock=clock,
             client=client,
+            key_name="the sending API key",
         )
-        self._bucket = process_bucket(mail.rate)
 
     def send_batch(self, messages: Sequence[Message]) -> list[Receipt]:
         return send_each(messages, self._send_one, PARALLEL)

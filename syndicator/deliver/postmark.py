@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from syndicator.config import MailSettings
+from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
-    ApiEndpoint,
     Clock,
     RetryPolicy,
     chunks,
@@ -22,8 +22,7 @@ from syndicator.deliver.http import (
     unsafe_header,
 )
 from syndicator.deliver.mime import WireText
-from syndicator.deliver.ratelimit import process_bucket
-from syndicator.errors import ConfigError, DeliveryError
+from syndicator.errors import DeliveryError
 from syndicator.model import Message, Receipt
 
 __all__ = ["PostmarkBackend"]
@@ -102,7 +101,7 @@ def _maintenance(response: httpx.Response) -> bool:
         return False
 
 
-class PostmarkBackend:
+class PostmarkBackend(ApiBackend):
     """Sends through Postmark's batch endpoint with tracking off and our delivery id as Metadata."""
 
     name = "postmark"
@@ -115,18 +114,12 @@ class PostmarkBackend:
         clock: Clock | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        if not mail.api_key:
-            raise ConfigError(
-                "the postmark backend needs SYNDICATOR_MAIL_API_KEY (a server token)",
-                key="mail.api_key",
-            )
-        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
-        # Newsletters belong on a broadcast stream (Postmark's guidance); proposed setting:
-        # [mail] message_stream. Until then the environment may name another stream.
+        # Newsletters belong on a broadcast stream (Postmark's guidance): [mail] message_stream.
         self.stream = mail.message_stream or "broadcast"
-        self._endpoint = ApiEndpoint(
-            "postmark",
-            mail.api_url or DEFAULT_URL,
+        self._connect(
+            mail,
+            limit=MAX_BATCH,
+            base_url=DEFAULT_URL,
             headers={
                 "X-Postmark-Server-Token": mail.api_key,
                 "Accept": "application/json",
@@ -135,8 +128,8 @@ class PostmarkBackend:
             policy=policy,
             clock=clock,
             client=client,
+            key_name="a server token",
         )
-        self._bucket = process_bucket(mail.rate)
 
     def send_batch(self, messages: Sequence[Message]) -> list[Receipt]:
         receipts: list[Receipt] = []

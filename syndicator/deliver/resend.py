@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from syndicator.config import MailSettings
+from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
-    ApiEndpoint,
     Clock,
     RetryPolicy,
     chunks,
@@ -25,8 +25,7 @@ from syndicator.deliver.http import (
     error_text,
     unsafe_header,
 )
-from syndicator.deliver.ratelimit import process_bucket
-from syndicator.errors import ConfigError, DeliveryError
+from syndicator.errors import DeliveryError
 from syndicator.model import Message, Receipt
 
 __all__ = ["ResendBackend", "idempotency_key"]
@@ -70,7 +69,7 @@ def _retryable(response: httpx.Response) -> bool:
         return False
 
 
-class ResendBackend:
+class ResendBackend(ApiBackend):
     """Sends batches of up to 100 through /emails/batch; Resend adds no tracking by default."""
 
     name = "resend"
@@ -83,14 +82,10 @@ class ResendBackend:
         clock: Clock | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        if not mail.api_key:
-            raise ConfigError(
-                "the resend backend needs SYNDICATOR_MAIL_API_KEY", key="mail.api_key"
-            )
-        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
-        self._endpoint = ApiEndpoint(
-            "resend",
-            mail.api_url or DEFAULT_URL,
+        self._connect(
+            mail,
+            limit=MAX_BATCH,
+            base_url=DEFAULT_URL,
             headers={
                 "Authorization": f"Bearer {mail.api_key}",
                 "Content-Type": "application/json",
@@ -99,8 +94,8 @@ class ResendBackend:
             policy=policy,
             clock=clock,
             client=client,
+            key_name="an API key",
         )
-        self._bucket = process_bucket(mail.rate)
 
     def send_batch(self, messages: Sequence[Message]) -> list[Receipt]:
         receipts: list[Receipt] = []

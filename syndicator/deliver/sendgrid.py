@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from syndicator.config import MailSettings
+from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
-    ApiEndpoint,
     Clock,
     RetryPolicy,
     encode_json,
@@ -24,8 +24,6 @@ from syndicator.deliver.http import (
     send_each,
     unsafe_header,
 )
-from syndicator.deliver.ratelimit import process_bucket
-from syndicator.errors import ConfigError
 from syndicator.model import Message, Receipt
 
 __all__ = ["SendgridBackend"]
@@ -71,7 +69,7 @@ def _payload(message: Message) -> dict[str, Any]:
     return body
 
 
-class SendgridBackend:
+class SendgridBackend(ApiBackend):
     """Sends each message as its own /v3/mail/send request with tracking off."""
 
     name = "sendgrid"
@@ -84,14 +82,10 @@ class SendgridBackend:
         clock: Clock | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        if not mail.api_key:
-            raise ConfigError(
-                "the sendgrid backend needs SYNDICATOR_MAIL_API_KEY", key="mail.api_key"
-            )
-        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
-        self._endpoint = ApiEndpoint(
-            "sendgrid",
-            mail.api_url or DEFAULT_URL,
+        self._connect(
+            mail,
+            limit=MAX_BATCH,
+            base_url=DEFAULT_URL,
             headers={
                 "Authorization": f"Bearer {mail.api_key}",
                 "Content-Type": "application/json",
@@ -100,8 +94,8 @@ class SendgridBackend:
             policy=policy,
             clock=clock,
             client=client,
+            key_name="an API key with Mail Send access",
         )
-        self._bucket = process_bucket(mail.rate)
 
     def send_batch(self, messages: Sequence[Message]) -> list[Receipt]:
         return send_each(messages, self._send_one, PARALLEL)

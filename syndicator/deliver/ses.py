@@ -21,8 +21,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from syndicator.config import MailSettings
+from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
-    ApiEndpoint,
     Clock,
     RetryPolicy,
     encode_json,
@@ -30,7 +30,6 @@ from syndicator.deliver.http import (
     send_each,
 )
 from syndicator.deliver.mime import message_bytes
-from syndicator.deliver.ratelimit import process_bucket
 from syndicator.errors import ConfigError, DeliveryError
 from syndicator.model import Message, Receipt
 
@@ -87,7 +86,7 @@ def _credentials(mail: MailSettings) -> Credentials:
     return Credentials(access, secret, token or None)
 
 
-class SesBackend:
+class SesBackend(ApiBackend):
     """One signed SendEmail request per message, several in parallel."""
 
     name = "ses"
@@ -100,19 +99,18 @@ class SesBackend:
         clock: Clock | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        self.max_batch = min(mail.batch_size or MAX_BATCH, MAX_BATCH)
         self.region = mail.ses_region
         self._credentials = _credentials(mail)
-        self._endpoint = ApiEndpoint(
-            "ses",
-            mail.api_url or f"https://email.{mail.ses_region}.amazonaws.com",
+        self._connect(
+            mail,
+            limit=MAX_BATCH,
+            base_url=f"https://email.{mail.ses_region}.amazonaws.com",
             headers={"Content-Type": "application/json"},
             policy=policy,
             clock=clock,
             client=client,
             key_hint=KEY_HINT,
         )
-        self._bucket = process_bucket(mail.rate)
 
     def _sign(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
         """SigV4 for service 'ses'; recomputed per attempt because X-Amz-Date changes."""
