@@ -20,6 +20,11 @@ __all__ = ["SubscriberRecords", "Suppression"]
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # subscribers per query while streaming
+# What a Subscriber holds: streaming skips the columns it does not need (email_key, ...).
+_SUBSCRIBER_COLUMNS = tuple(
+    subscribers.c[name]
+    for name in ("id", "email", "name", "status", "created", "confirmed", "language")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +58,17 @@ def _subscriptions(conn: Connection, ids: Sequence[int]) -> dict[int, list[Subsc
     found: dict[int, list[Subscription]] = {i: [] for i in ids}
     for part in chunks(ids):
         query = (
-            sa.select(subscriptions)
+            sa.select(
+                subscriptions.c.subscriber_id,
+                subscriptions.c.newsletter,
+                subscriptions.c.topics,
+                subscriptions.c.frequency,
+            )
             .where(subscriptions.c.subscriber_id.in_(part))
             .order_by(subscriptions.c.subscriber_id, subscriptions.c.newsletter)
         )
-        for row in conn.execute(query):
-            found[row.subscriber_id].append(
-                Subscription(row.newsletter, tuple(row.topics), row.frequency)
-            )
+        for subscriber_id, newsletter, topics, frequency in conn.execute(query).all():
+            found[subscriber_id].append(Subscription(newsletter, tuple(topics), frequency))
     return found
 
 
@@ -211,13 +219,13 @@ class SubscriberRecords:
         last = 0
         while True:
             query = (
-                sa.select(subscribers)
+                sa.select(*_SUBSCRIBER_COLUMNS)
                 .where(subscribers.c.id > last, *where)
                 .order_by(subscribers.c.id)
                 .limit(PAGE)
             )
             with self._db.read() as conn:
-                rows = list(conn.execute(query).mappings())
+                rows = conn.execute(query).mappings().all()  # one fetch, not one per row
                 subs = _subscriptions(conn, [r["id"] for r in rows])
             yield from (_subscriber(r, subs[r["id"]]) for r in rows)
             if len(rows) < PAGE:
