@@ -101,4 +101,3 @@ def write_csv(subscribers: Iterable[Subscriber], stream: TextIO) -> int:
         )
         count += 1
     return count
-

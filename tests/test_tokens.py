@@ -87,3 +87,25 @@ def test_no_keys_is_a_config_error_naming_the_variable() -> None:
 def test_unknown_purpose_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="purpose"):
         TokenSigner(KEYS).make("login", 1)
+
+
+@pytest.mark.parametrize(
+    ("subscriber_id", "extra"),
+    [
+        pytest.param(7, {}, id="small-id"),
+        pytest.param(123_456_789, {}, id="large-id"),
+        pytest.param(42, {"newsletter": "weekly"}, id="with-extra"),
+    ],
+)
+@pytest.mark.parametrize("purpose", ["confirm", "unsubscribe", "preferences"])
+def test_tokens_are_byte_for_byte_what_stock_itsdangerous_dumps(
+    monkeypatch: pytest.MonkeyPatch, purpose: str, subscriber_id: int, extra: dict[str, str]
+) -> None:
+    """The fast signing path (key derived once, payload built by hand) equals the reference."""
+    stock = URLSafeTimedSerializer(list(reversed(KEYS)), salt=f"syndicator.{purpose}")
+    made = TokenSigner(KEYS)
+    for now in (1_764_100_000.25, 1_764_100_001.75):  # a second apart: the stamp is renewed
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        expected = stock.dumps({"s": subscriber_id, **extra})
+        assert made.make(purpose, subscriber_id, **extra) == expected
+        assert made.make(purpose, subscriber_id, **extra) == expected  # cached stamp, key

@@ -14,6 +14,7 @@ import email
 import email.policy
 import random
 import re
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.header import Header
@@ -277,25 +278,63 @@ def _message_id(message: Message) -> str:
     return make_msgid(domain=domain)
 
 
+def _plain_line(name: str, value: str) -> bytes:
+    """A header of a checked name; a short single-line ASCII value goes out as it is."""
+    if value.isascii() and len(name) + len(value) < 76 and "\r" not in value and "\n" not in value:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _encode_header(name, value)
+
+
+@lru_cache(maxsize=256)
+def _fixed_lines(sender: str, reply_to: str | None, subject: str) -> tuple[bytes, bytes]:
+    """From, and Reply-To + Subject: the same for every copy of a variant, encoded once."""
+    after_to = _encode_header("Reply-To", reply_to) if reply_to else b""
+    return _encode_header("From", sender), after_to + _encode_header("Subject", subject)
+
+
+@lru_cache(maxsize=256)
+def _extra_kind(name: str) -> bool:
+    """Whether an extra header's value is shared by many messages; refuses names we set."""
+    _check_name(name)
+    if name.lower() in _OURS:
+        raise DeliveryError(f"header {name} is set by syndicator itself, not as an extra")
+    return name.lower() in _SHARED
+
+
 def _headers(message: Message, extra: Sequence[tuple[str, str]]) -> list[bytes]:
     if not message.sender or not message.to:
         raise DeliveryError("a message needs a sender ([mail] from) and a recipient")
+    sender_line, reply_subject = _fixed_lines(message.sender, message.reply_to, message.subject)
     lines = [
-        _encode_shared_header("From", message.sender),
-        _encode_header("To", message.to),
+        sender_line,
+        _plain_line("To", message.to),
+        reply_subject,
+        _date_header(int(time.time())),
+        _plain_line("Message-ID", _message_id(message)),
     ]
+    for name, value in extra:
+        if _extra_kind(name):
+            lines.append(_encode_shared_header(name, value))
+        else:
+            lines.append(_plain_line(name, value))
+    lines.append(b"MIME-Version: 1.0\r\n")
+    return lines
+
+
+def _headers_reference(message: Message, extra: Sequence[tuple[str, str]]) -> list[bytes]:
+    """The header lines encoded one by one, uncached: the reference ``_headers`` must equal."""
+    if not message.sender or not message.to:
+        raise DeliveryError("a message needs a sender ([mail] from) and a recipient")
+    lines = [_encode_header("From", message.sender), _encode_header("To", message.to)]
     if message.reply_to:
-        lines.append(_encode_shared_header("Reply-To", message.reply_to))
-    lines.append(_encode_shared_header("Subject", message.subject))
+        lines.append(_encode_header("Reply-To", message.reply_to))
+    lines.append(_encode_header("Subject", message.subject))
     lines.append(_date_header(int(datetime.now(UTC).timestamp())))
     lines.append(_encode_header("Message-ID", _message_id(message)))
     for name, value in extra:
         if name.lower() in _OURS:
             raise DeliveryError(f"header {name} is set by syndicator itself, not as an extra")
-        if name.lower() in _SHARED:
-            lines.append(_encode_shared_header(name, value))
-        else:
-            lines.append(_encode_header(name, value))
+        lines.append(_encode_header(name, value))
     lines.append(b"MIME-Version: 1.0\r\n")
     return lines
 

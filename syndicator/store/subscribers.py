@@ -54,8 +54,20 @@ def _subscriber(row: RowMapping, subs: Sequence[Subscription]) -> Subscriber:
     )
 
 
+_STATUSES = {status.value: status for status in SubscriberStatus}
+
+
+def _status(value: str) -> SubscriberStatus:
+    """The status for a stored value, by dict lookup (the Enum call is slower per row)."""
+    found = _STATUSES.get(value)
+    return found if found is not None else SubscriberStatus(value)
+
+
 def _subscriptions(conn: Connection, ids: Sequence[int]) -> dict[int, list[Subscription]]:
     found: dict[int, list[Subscription]] = {i: [] for i in ids}
+    # Equal subscriptions (frozen values) are made once and shared: most readers of a page
+    # hold the same newsletter, topics and frequency.
+    made: dict[tuple[str, tuple[str, ...], str], Subscription] = {}
     for part in chunks(ids):
         query = (
             sa.select(
@@ -68,7 +80,11 @@ def _subscriptions(conn: Connection, ids: Sequence[int]) -> dict[int, list[Subsc
             .order_by(subscriptions.c.subscriber_id, subscriptions.c.newsletter)
         )
         for subscriber_id, newsletter, topics, frequency in conn.execute(query).all():
-            found[subscriber_id].append(Subscription(newsletter, tuple(topics), frequency))
+            key = (newsletter, tuple(topics), frequency)
+            sub = made.get(key)
+            if sub is None:
+                sub = made[key] = Subscription(*key)
+            found[subscriber_id].append(sub)
     return found
 
 
@@ -225,12 +241,22 @@ class SubscriberRecords:
                 .limit(PAGE)
             )
             with self._db.read() as conn:
-                rows = conn.execute(query).mappings().all()  # one fetch, not one per row
-                subs = _subscriptions(conn, [r["id"] for r in rows])
-            yield from (_subscriber(r, subs[r["id"]]) for r in rows)
+                rows = conn.execute(query).all()  # one fetch, plain rows: no per-row mapping
+                subs = _subscriptions(conn, [r[0] for r in rows])
+            for id_, email, name, status, created, confirmed, language in rows:
+                yield Subscriber(
+                    id=id_,
+                    email=email,
+                    name=name,
+                    status=_status(status),
+                    created=created,
+                    confirmed=confirmed,
+                    language=language,
+                    subscriptions=tuple(subs[id_]),
+                )
             if len(rows) < PAGE:
                 return
-            last = rows[-1]["id"]
+            last = rows[-1][0]
 
     def count_subscribers(
         self, *, newsletter: str | None = None, status: SubscriberStatus | None = None

@@ -9,7 +9,14 @@ from email.message import EmailMessage, MIMEPart
 
 import pytest
 
-from syndicator.deliver.mime import BodyTemplate, WireText, build_mime, message_bytes
+from syndicator.deliver.mime import (
+    BodyTemplate,
+    WireText,
+    _headers,
+    _headers_reference,
+    build_mime,
+    message_bytes,
+)
 from syndicator.errors import DeliveryError
 from syndicator.model import Message
 
@@ -134,3 +141,67 @@ def test_build_mime_gives_an_email_message() -> None:
     assert built["Subject"].startswith("AI 뉴스 주간 브리핑")
     assert built.get_body(("plain",)) is not None
     assert b"\r\n" in built.as_bytes()
+
+
+_LONG_UNSUBSCRIBE = (
+    "<https://news.example.com/unsubscribe/eyJzIjoxMjM0NX0.aSbQ2A.N3x0LzJ0dW5zdWJzY3JpYmVfdG9rZW4>"
+    ", <mailto:leave@news.example.com?subject=unsubscribe%20eyJzIjoxMjM0NX0>"
+)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({}, id="korean-names-and-subject"),
+        pytest.param(
+            {"sender": "news@example.com", "to": "a@example.org", "subject": "Weekly"},
+            id="all-ascii-short",
+        ),
+        pytest.param({"reply_to": None}, id="no-reply-to"),
+        pytest.param({"reply_to": '"편집부" <editor@blog.example.com>'}, id="korean-reply-to"),
+        pytest.param({"to": "reader" * 14 + "@example.org"}, id="long-ascii-to"),
+        pytest.param({"to": "김민지 <reader@example.org>"}, id="unquoted-korean-to"),
+        pytest.param({"message_id": "<" + "x" * 90 + "@news.example.com>"}, id="long-message-id"),
+        pytest.param({"subject": "Weekly digest " * 8}, id="long-ascii-subject"),
+        pytest.param(
+            {
+                "headers": (
+                    ("List-Unsubscribe", _LONG_UNSUBSCRIBE),
+                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                    ("List-Id", '"AI 뉴스 주간" <weekly.news.example.com>'),
+                    ("X-Campaign", "주간 브리핑"),
+                    ("X-Short", "7"),
+                )
+            },
+            id="digest-extras-and-custom",
+        ),
+    ],
+)
+def test_cached_headers_equal_the_uncached_reference_byte_for_byte(
+    changes: dict[str, object],
+) -> None:
+    """Per-variant caching and the short-ASCII fast path change no header byte."""
+    message = _message(**changes)
+    for _ in range(2):  # the second call reads the caches
+        fast = _headers(message, message.headers)
+        slow = _headers_reference(message, message.headers)
+        date = 3  # From, To, then Reply-To and Subject in one cached block
+        assert fast[date].startswith(b"Date: ")
+        assert b"".join(fast[:date] + fast[date + 1 :]) == b"".join(
+            line for line in slow if not line.startswith(b"Date: ")
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("To", "a@example.org\r\nBcc: x@evil.example", id="to-crlf"),
+        pytest.param("X-Note", "short\nBcc: x@evil.example", id="extra-lf"),
+        pytest.param("Bcc", "x@example.org", id="ours-as-extra"),
+        pytest.param("Bad Name", "x", id="bad-extra-name"),
+    ],
+)
+def test_fast_header_path_still_refuses_injection(name: str, value: str) -> None:
+    message = _message(to=value) if name == "To" else _message(headers=((name, value),))
+    with pytest.raises(DeliveryError):
+        message_bytes(message)

@@ -107,8 +107,7 @@ def test_remove_subscriber_deletes_personal_data(store: Store) -> None:
     assert store.remove_subscriber("GONE@example.com", suppress=True, now=NOW)
     assert store.get_subscriber(sub.id) is None
     assert store.is_suppressed("gone@example.com")
-    [row] = store.claim_deliveries(10, "w", NOW) or [None]  # nothing pending for them
-    assert row is None
+    assert not store.claim_deliveries(10, "w", NOW)  # nothing pending for them
     counts = store.delivery_counts(edition.id)
     assert counts[DeliveryStatus.SUPPRESSED] == 1
     assert not store.remove_subscriber("gone@example.com")
@@ -159,3 +158,37 @@ def test_concurrent_merges_of_one_address_never_fail(
     final = store.get_subscriber("race@example.com")
     assert final is not None and final.id == first.id
     assert [s.newsletter for s in final.subscriptions] == ["weekly"]
+
+
+def test_streamed_subscribers_equal_those_read_one_by_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streaming page reader (plain rows, shared Subscription values) changes no field."""
+    import syndicator.store.subscribers as module
+
+    monkeypatch.setattr(module, "PAGE", 4)
+    statuses = list(SubscriberStatus)
+    for n in range(18):
+        store.add_subscriber(
+            f"Eq{n}@Example.com",
+            name="김민지" if n % 3 else "",
+            newsletters=["weekly", "daily"] if n % 4 == 0 else ["weekly"],
+            status=statuses[n % len(statuses)],
+            language=("ko", "en", None)[n % 3],
+            now=NOW + timedelta(seconds=n),
+        )
+    first = store.get_subscriber("eq1@example.com")
+    assert first is not None
+    store.set_subscriptions(
+        first.id,
+        [Subscription("weekly", ("robots", "모델"), "weekly"), Subscription("daily")],
+    )
+    streamed = list(store.subscribers())
+    one_by_one = [store.get_subscriber(s.id) for s in streamed]
+    assert len(streamed) == 18
+    assert streamed == one_by_one
+    assert {s.status for s in streamed} == set(statuses)
+    assert all(s.created.tzinfo is UTC for s in streamed)
+    assert any(s.confirmed is None for s in streamed) and any(s.confirmed for s in streamed)
+    robots = next(s for s in streamed if s.id == first.id)
+    assert robots.subscription("weekly") == Subscription("weekly", ("robots", "모델"), "weekly")
