@@ -203,7 +203,7 @@ def make_edition(
         ordered: list[Entry] = [entries[p.id] for p in candidate.posts]
         renderer = DigestRenderer(settings, newsletter)
         variant = renderer.render_variant(
-            ordered, edition_number=candidate.number, language=settings.site.language
+            ordered, edition_number=candidate.number, language=settings.site.language, created=now
         )
         edition = store.create_edition(
             newsletter.name,

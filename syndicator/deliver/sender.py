@@ -106,7 +106,12 @@ class _Variants:
             renderer = DigestRenderer(self.settings, self.settings.newsletter(edition.newsletter))
             self.cache[key] = (
                 renderer,
-                renderer.render_variant(chosen, edition_number=edition.number, language=language),
+                renderer.render_variant(
+                    chosen,
+                    edition_number=edition.number,
+                    language=language,
+                    created=edition.created,  # the edition's date, however late it is sent
+                ),
             )
         return self.cache[key]
 
