@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration; tests/store/test_open.py checks it is Alembic's head. Opening a store
 # that is already there skips importing Alembic (a quarter second on every command).
-HEAD_REVISION = "0003_variant_text"
+HEAD_REVISION = "0004_live_posts"
 _HINT = "check [database] url in the config or SYNDICATOR_DATABASE_URL"
 
 
