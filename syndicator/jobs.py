@@ -191,12 +191,8 @@ def send(
             print(f"{name}: no new posts, no edition")
     report = deliver(settings, store, clock, quiet=quiet)
     if edition is not None and not quiet:
-        print(
-            f"{name} #{edition.number}: {len(edition.post_ids)} post(s); "
-            f"outbox: {settings.mail.outbox}"
-            if settings.mail.backend == "outbox"
-            else ""
-        )
+        where = f"; outbox: {settings.mail.outbox}" if settings.mail.backend == "outbox" else ""
+        print(f"{name} #{edition.number}: {len(edition.post_ids)} post(s){where}")
     return 0 if report.ok else 1
 
 
