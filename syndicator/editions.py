@@ -110,16 +110,14 @@ class _History:
 
 def _with_frequency(
     subscriber: Subscriber,
-    candidate: Candidate,
+    name: str,
     indices: list[int],
     last: int | None,
     history: _History,
     now: datetime,
 ) -> tuple[list[int], Parts] | None:
     """The reader's share of this edition under their frequency, or None to skip them now."""
-    name = candidate.newsletter.name
-    subscription = subscriber.subscription(name)
-    window = FREQUENCY_WINDOWS.get(subscription.frequency if subscription else "every")
+    window = FREQUENCY_WINDOWS.get(_frequency(subscriber, name))
     if window is None or last is None:
         return indices, ()
     past = history.editions()
@@ -151,7 +149,7 @@ def recipients(
                 continue
             share = _with_frequency(
                 s,
-                candidate,
+                name,
                 subscriber_posts(s, name, candidate.posts),
                 last.get(s.id),
                 history,
