@@ -25,6 +25,11 @@ LONGEST_RETRY = timedelta(hours=6)
 
 _PENDING = DeliveryStatus.PENDING.value
 _SENDING = DeliveryStatus.SENDING.value
+# The status is written into the SQL text, not bound: a generic plan (PostgreSQL settles on one
+# for a statement psycopg has prepared, after five runs) can use the partial indexes
+# ix_deliveries_pending / _sending only when their predicate is visible in the query itself.
+_IS_PENDING = deliveries.c.status == sa.literal_column(f"'{_PENDING}'")
+_IS_SENDING = deliveries.c.status == sa.literal_column(f"'{_SENDING}'")
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -63,7 +68,7 @@ class DeliveryRecords:
         """
         pick = (
             sa.select(deliveries.c.id)
-            .where(deliveries.c.status == _PENDING)
+            .where(_IS_PENDING)
             .where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
             .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
             .limit(limit)
@@ -209,7 +214,7 @@ class DeliveryRecords:
         """
         oldest = (
             sa.select(deliveries.c.worker)
-            .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than)
+            .where(_IS_SENDING, deliveries.c.claimed_at < older_than)
             .order_by(deliveries.c.claimed_at)
             .limit(1)
         )
@@ -227,7 +232,7 @@ class DeliveryRecords:
             # The WHERE is re-checked after a concurrent taker commits, so only one gets it.
             taken = conn.execute(
                 deliveries.update()
-                .where(deliveries.c.status == _SENDING, deliveries.c.claimed_at < older_than, same)
+                .where(_IS_SENDING, deliveries.c.claimed_at < older_than, same)
                 .values(worker=worker, claimed_at=now)
                 .returning(*deliveries.c)
             )
@@ -276,7 +281,7 @@ class DeliveryRecords:
         query = (
             sa.select(sa.func.count())
             .select_from(deliveries)
-            .where(deliveries.c.status == _PENDING)
+            .where(_IS_PENDING)
         )
         with self._db.read() as conn:
             return int(conn.execute(query).scalar_one())

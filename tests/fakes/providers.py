@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.postmark_batch import FastItem, read_batch
+
 try:  # orjson parses 20 MB batches twice as fast; the fake must keep up with the benchmark
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
@@ -71,7 +73,7 @@ class Provider:
         raise NotImplementedError
 
     def accept(
-        self, delivery_id: str, to: str, custom: dict[str, str], item: dict[str, Any]
+        self, delivery_id: str, to: str, custom: dict[str, str], item: dict[str, Any] | None
     ) -> str:
         provider_id = str(uuid.uuid4())
         self.record(
@@ -106,45 +108,80 @@ class PostmarkProvider(Provider):
             "accept", ""
         ) or "application/json" not in headers.get("content-type", ""):
             return json_answer(415, {"ErrorCode": 409, "Message": "JSON data required"})
-        items = _json(body)
+        # Recorded payloads need every field decoded; otherwise well-formed batches are only
+        # checked (tests/fakes/postmark_batch.py) and anything else is read the generic way.
+        fast = None if self.keep_payloads else read_batch(body)
+        items: Any = fast if fast is not None else _json(body)
         if items is ValueError or not isinstance(items, list):
             return json_answer(422, {"ErrorCode": 402, "Message": "Received invalid JSON input."})
         if len(items) > 500:
             return json_answer(
                 422, {"ErrorCode": 410, "Message": "Too many batch messages (max 500)."}
             )
+        if fast is not None:
+            return json_answer(200, [self._fast_one(item) for item in fast])
         return json_answer(200, [self._one(item) for item in items])
+
+    def _fast_one(self, item: FastItem) -> dict[str, Any]:
+        problem = self._basic_problem(
+            item.From, item.To, item.Subject, item.has_body(), item.TrackLinks
+        )
+        if problem:
+            return {"ErrorCode": 300, "Message": f"Invalid email request: {problem}"}
+        custom = {h.Name: h.Value for h in item.Headers}
+        return self._answer(item.Metadata.get("delivery_id", ""), item.To, custom, None)
 
     def _one(self, item: Any) -> dict[str, Any]:
         problem = self._problem(item)
         if problem:
             return {"ErrorCode": 300, "Message": f"Invalid email request: {problem}"}
-        refusal = self.rejected(item["To"])
-        if refusal:
-            return {"ErrorCode": 406, "Message": refusal}
         custom = {h["Name"]: h["Value"] for h in item.get("Headers", [])}
-        message_id = self.accept(
+        return self._answer(
             item.get("Metadata", {}).get("delivery_id", ""), item["To"], custom, item
         )
+
+    def _answer(
+        self, delivery_id: str, to: str, custom: dict[str, str], item: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        refusal = self.rejected(to)
+        if refusal:
+            return {"ErrorCode": 406, "Message": refusal}
+        message_id = self.accept(delivery_id, to, custom, item)
         submitted = datetime.now(UTC).isoformat()
         return {
             "ErrorCode": 0,
             "Message": "OK",
             "MessageID": message_id,
             "SubmittedAt": submitted,
-            "To": item["To"],
+            "To": to,
         }
+
+    def _basic_problem(
+        self, sender: Any, to: Any, subject: Any, has_body: bool, track_links: Any
+    ) -> str | None:
+        for name, value in (("From", sender), ("To", to), ("Subject", subject)):
+            if not isinstance(value, str) or not value:
+                return f"missing {name}"
+        if "@" not in to:
+            return f"Error parsing 'To': Illegal email address '{to}'"
+        if not has_body:
+            return "Provide either email TextBody or HtmlBody or both."
+        if track_links not in self.track_links:
+            return "TrackLinks is invalid"
+        return None
 
     def _problem(self, item: Any) -> str | None:
         if not isinstance(item, dict):
             return "not an object"
-        for name in ("From", "To", "Subject"):
-            if not isinstance(item.get(name), str) or not item[name]:
-                return f"missing {name}"
-        if "@" not in item["To"]:
-            return f"Error parsing 'To': Illegal email address '{item['To']}'"
-        if not (item.get("HtmlBody") or item.get("TextBody")):
-            return "Provide either email TextBody or HtmlBody or both."
+        problem = self._basic_problem(
+            item.get("From"),
+            item.get("To"),
+            item.get("Subject"),
+            bool(item.get("HtmlBody") or item.get("TextBody")),
+            item.get("TrackLinks", "None"),
+        )
+        if problem:
+            return problem
         headers = item.get("Headers", [])
         if not isinstance(headers, list) or not all(
             isinstance(h, dict) and set(h) == {"Name", "Value"} for h in headers
@@ -153,8 +190,6 @@ class PostmarkProvider(Provider):
         metadata = item.get("Metadata", {})
         if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
             return "Metadata values must be strings"
-        if "TrackLinks" in item and item["TrackLinks"] not in self.track_links:
-            return "TrackLinks is invalid"
         if "TrackOpens" in item and not isinstance(item["TrackOpens"], bool):
             return "TrackOpens must be a boolean"
         return None

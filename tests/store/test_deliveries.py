@@ -153,3 +153,45 @@ def test_processes_claiming_concurrently_never_share_a_row(
     assert len(every) == len(set(every)) == 1000
     assert all(results), "both processes claimed rows"
     assert store.delivery_counts()["sending"] == 1000
+
+
+def test_claims_and_counts_use_the_partial_indexes(store: Store) -> None:
+    """The hot queries name the status in their text, so any plan (PostgreSQL's generic plans
+    for prepared statements included) may use ix_deliveries_pending / _sending; on SQLite the
+    plan is checked too."""
+    import sqlalchemy as sa
+
+    _edition(store, 30)
+    engine = store._db.engine
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        store.claim_deliveries(5, "w1", NOW)
+        store.pending_count()
+        store.reclaim_stale_batch(NOW + timedelta(hours=1), "w2", NOW)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    wanted = {
+        "UPDATE deliveries SET status": ("'pending'", "ix_deliveries_pending"),
+        "SELECT count(*)": ("'pending'", "ix_deliveries_pending"),
+        "SELECT deliveries.worker": ("'sending'", "ix_deliveries_sending"),
+    }
+    checked = set()
+    with engine.connect() as conn:
+        for statement, params in seen:
+            for start, (status, index) in wanted.items():
+                if not statement.startswith(start):
+                    continue
+                assert f"deliveries.status = {status}" in statement, statement
+                if store._db.is_sqlite:
+                    plan = " ".join(
+                        str(row[-1])
+                        for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)  # type: ignore[arg-type]
+                    )
+                    assert index in plan, (statement, plan)
+                checked.add(start)
+    assert checked == set(wanted)
