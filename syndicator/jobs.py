@@ -59,11 +59,7 @@ def deliver(
         bar.close()
         backend.close()
     if not quiet:
-        failed = ", ".join(f"{n} {reason}" for reason, n in report.failed.most_common()) or "0"
-        print(
-            f"delivery: {report.sent} sent, failed: {failed}, {report.retried} to retry, "
-            f"{report.remaining} remaining"
-        )
+        print(report.summary())
         if report.stopped:
             print(f"delivery stopped: {report.stopped}", file=sys.stderr)
     return report

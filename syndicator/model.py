@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Literal
+from typing import Literal, Protocol
 
 __all__ = [
     "Author",
@@ -18,7 +18,9 @@ __all__ = [
     "Entry",
     "Message",
     "Post",
+    "Reader",
     "Receipt",
+    "Recipient",
     "Subscriber",
     "SubscriberStatus",
     "Subscription",
@@ -190,6 +192,31 @@ class Delivery:
     provider_id: str | None = None
     error: str | None = None
     sent_at: datetime | None = None
+
+
+class Reader(Protocol):
+    """Whom a message is personalized for: a Subscriber, or a Recipient of a claimed batch."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A claimed delivery with what personalizing it needs: the reader's id, address, name."""
+
+    delivery_id: str
+    edition_id: int
+    variant: str
+    id: int  # the subscriber's
+    email: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)

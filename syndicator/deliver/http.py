@@ -245,7 +245,7 @@ class ApiEndpoint:
     def post(
         self,
         path: str,
-        body: bytes,
+        body: bytes | Sequence[bytes],
         *,
         headers: Mapping[str, str] | None = None,
         sign: Signer | None = None,
@@ -253,8 +253,10 @@ class ApiEndpoint:
     ) -> httpx.Response:
         """POST ``body``; returns the first answer that is neither retryable nor an auth failure.
 
-        ``sign`` adds per-attempt auth headers (SigV4 dates change per try); ``retry_if`` marks
-        provider-specific retryable answers such as SES throttling sent as HTTP 400.
+        ``body`` may be a sequence of pieces, written one after another (a batch need not be
+        joined into one buffer). ``sign`` adds per-attempt auth headers (SigV4 dates change per
+        try; it needs ``body`` as bytes); ``retry_if`` marks provider-specific retryable
+        answers such as SES throttling sent as HTTP 400.
         """
         url = self.base_url + path
         started = self.clock.monotonic()
@@ -263,12 +265,18 @@ class ApiEndpoint:
             attempt += 1
             request_headers = {**self.headers, **(headers or {})}
             if sign is not None:
+                assert isinstance(body, bytes), "a signed body is one buffer"
                 request_headers.update(sign("POST", url, request_headers, body))
             wait: float | None = None
-            content: bytes | Iterator[bytes] = body
-            if len(body) > WRITE_CHUNK:
+            content: bytes | Iterator[bytes]
+            if not isinstance(body, bytes):
+                request_headers["Content-Length"] = str(sum(map(len, body)))
+                content = iter(body)
+            elif len(body) > WRITE_CHUNK:
                 request_headers["Content-Length"] = str(len(body))
                 content = _pieces(body)
+            else:
+                content = body
             try:
                 response = self.client.post(
                     url,

@@ -16,7 +16,7 @@ import re
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,8 +26,9 @@ from syndicator.config import Settings
 from syndicator.deliver import MailBackend
 from syndicator.editions import parse_variant
 from syndicator.errors import DeliveryError
-from syndicator.model import Delivery, Edition, Message, Receipt
+from syndicator.model import Edition, Message, Receipt
 from syndicator.store import Store
+from syndicator.store.sending import Claim
 from syndicator.tokens import TokenSigner
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class DeliveryReport:
     remaining: int = 0  # pending rows after this pass
     stopped: str = ""  # why sending stopped early (a wrong key, an outage)
     taken_over: int = 0  # rows re-sent from batches a crashed sender left in flight
+    skipped: Counter[str] = field(default_factory=Counter)  # settled unsent: unsubscribed, ...
 
     @property
     def ok(self) -> bool:
@@ -71,10 +73,14 @@ class DeliveryReport:
     def summary(self) -> str:
         """One line: sent, failed by reason, retried, remaining."""
         failed = ", ".join(f"{n} {reason}" for reason, n in self.failed.most_common()) or "0"
-        return (
+        line = (
             f"delivery: {self.sent} sent, failed: {failed}, {self.retried} to retry, "
             f"{self.remaining} remaining"
         )
+        if self.skipped:
+            why = ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common())
+            line += f", not sent: {why}"
+        return line
 
 
 class _Variants:
@@ -86,18 +92,22 @@ class _Variants:
         self.cache: dict[tuple[int, str], tuple[DigestRenderer, DigestVariant]] = {}
         self.editions: dict[int, Edition] = {}
 
-    def get(self, delivery: Delivery) -> tuple[DigestRenderer, DigestVariant]:
+    def get(self, edition_id: int, variant: str) -> tuple[DigestRenderer, DigestVariant]:
+        found = self.cache.get((edition_id, variant))
+        return found if found is not None else self._render(edition_id, variant)
+
+    def _render(self, edition_id: int, variant: str) -> tuple[DigestRenderer, DigestVariant]:
         from syndicator.pipeline import entries_for
         from syndicator.render.digest import DigestRenderer
 
-        key = (delivery.edition_id, delivery.variant)
+        key = (edition_id, variant)
         if key not in self.cache:
-            edition = self.store.edition(delivery.edition_id)
+            edition = self.store.edition(edition_id)
             if edition is None:
-                raise DeliveryError(f"edition {delivery.edition_id} is missing from the store")
+                raise DeliveryError(f"edition {edition_id} is missing from the store")
             posts = self.store.edition_posts(edition.id)
             entries = entries_for(self.store, posts)
-            language, indices, catch_up = parse_variant(delivery.variant)
+            language, indices, catch_up = parse_variant(variant)
             chosen = [entries[posts[i].id] for i in indices if i < len(posts)]
             for edition_id, positions in catch_up:  # posts skipped under a chosen frequency
                 earlier = self.store.edition_posts(edition_id)
@@ -118,10 +128,10 @@ class _Variants:
 
 @dataclass
 class _Batch:
-    """One claim: the messages to send and the rows already settled without sending."""
+    """One claim, personalized: the messages to send and the rows settled without sending."""
 
     messages: list[Message]
-    settled: list[Receipt]
+    skipped: Counter[str]
 
 
 @dataclass
@@ -129,6 +139,7 @@ class _Outcome:
     receipts: list[Receipt] = field(default_factory=list)
     released: int = 0
     stopped: str = ""
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 class _Sender:
@@ -157,28 +168,23 @@ class _Sender:
         self.claims += 1
         return f"{self.worker}/{self.claims}"
 
-    def claim(self, size: int) -> list[Delivery]:
-        return self.store.claim_deliveries(size, self.tag(), self.now(), edition_id=self.edition_id)
+    def claim(self, size: int) -> Claim:
+        return self.store.claim_recipients(
+            size, self.tag(), self.now(), edition_id=self.edition_id
+        )
 
-    def prepare(self, batch: Sequence[Delivery]) -> _Batch:
-        """Personalize every row of the claim; one subscriber and one suppression query."""
-        subscribers = self.store.subscribers_by_ids([d.subscriber_id for d in batch])
-        blocked = self.store.suppressed([d.email for d in batch])
+    def prepare(self, claim: Claim) -> _Batch:
+        """Personalize every recipient of the claim (string work only: no query per reader)."""
+        get, signer = self.variants.get, self.signer
         messages: list[Message] = []
-        settled: list[Receipt] = []
-        for delivery in batch:
-            subscriber = subscribers.get(delivery.subscriber_id)
-            if subscriber is None or delivery.email in blocked:
-                reason = "suppressed" if subscriber else "subscriber removed"
-                settled.append(Receipt(delivery.id, ok=False, error=reason))
-                continue
-            renderer, variant = self.variants.get(delivery)
+        for recipient in claim.recipients:
+            renderer, variant = get(recipient.edition_id, recipient.variant)
             messages.append(
                 renderer.personalize(
-                    variant, subscriber, delivery_id=delivery.id, signer=self.signer
+                    variant, recipient, delivery_id=recipient.delivery_id, signer=signer
                 )
             )
-        return _Batch(messages, settled)
+        return _Batch(messages, claim.skipped)
 
     def send(self, batch: _Batch) -> _Outcome:
         """Hand the batch over and record every answer before the next batch may go out."""
@@ -187,13 +193,11 @@ class _Sender:
         except DeliveryError as exc:
             # The provider did not take the batch as a whole: the rows go back to pending
             # without using up an attempt (an outage or a wrong key is not the reader's fault).
-            self.store.record_receipts(batch.settled, self.now())
             released = self.release(batch, str(exc))
             log.error("delivery stopped fatal=%s reason=%s", exc.fatal, exc)
-            return _Outcome(batch.settled, released, _explain(exc))
-        receipts = batch.settled + receipts
+            return _Outcome([], released, _explain(exc), batch.skipped)
         self.store.record_receipts(receipts, self.now())
-        return _Outcome(receipts)
+        return _Outcome(receipts, skipped=batch.skipped)
 
     def release(self, batch: _Batch, error: str) -> int:
         return self.store.release_deliveries([m.delivery_id for m in batch.messages], error=error)
@@ -217,6 +221,7 @@ def _tally(report: DeliveryReport, outcome: _Outcome) -> None:
         else:
             report.failed[failure_reason(receipt.error)] += 1
     report.retried += outcome.released
+    report.skipped.update(outcome.skipped)
     if outcome.stopped and not report.stopped:
         report.stopped = outcome.stopped
 
@@ -250,30 +255,31 @@ def deliver_pending(
             outcome, in_flight = in_flight.result(), None
             _tally(report, outcome)
             if progress:
-                progress(report.sent + sum(report.failed.values()), total)
+                done = report.sent + sum(report.failed.values()) + sum(report.skipped.values())
+                progress(done, total)
 
     recovering = True  # crashed batches first; never our own, which are all claimed later
 
-    def next_claim() -> list[Delivery]:
+    def next_claim() -> Claim:
         nonlocal total, recovering
         if recovering:
             stale = store.reclaim_stale_batch(now() - stale_after, sender.tag(), now(), edition_id)
             if stale:
                 report.taken_over += len(stale)
                 total += len(stale)
-                return stale
+                return store.recipients(stale)
             recovering = False
         return sender.claim(size)
 
     try:
         while not report.stopped:
             claimed = next_claim()
-            if not claimed:
+            if not len(claimed):
                 break
             batch = sender.prepare(claimed)  # overlaps with the batch on the wire
             settle()
             if report.stopped:
-                store.record_receipts(batch.settled, now())
+                report.skipped.update(batch.skipped)
                 report.retried += sender.release(batch, report.stopped)
                 break
             in_flight = pool.submit(sender.send, batch)

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from syndicator.config import NewsletterSettings, Settings
 from syndicator.deliver.mime import BodyTemplate
 from syndicator.errors import ConfigError, RenderError
-from syndicator.model import Entry, Message, Subscriber
+from syndicator.model import Entry, Message, Reader
 from syndicator.render.i18n import format_date, language_code, strings
 from syndicator.render.mailtemplates import (
     email_environment,
@@ -202,7 +202,7 @@ class DigestRenderer:
     def personalize(
         self,
         variant: DigestVariant,
-        subscriber: Subscriber,
+        subscriber: Reader,
         *,
         delivery_id: str,
         signer: TokenSigner,

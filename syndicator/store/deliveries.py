@@ -15,7 +15,7 @@ from syndicator.store.database import Database
 from syndicator.store.posts import chunks
 from syndicator.store.schema import deliveries, suppressions
 
-__all__ = ["DeliveryRecords"]
+__all__ = ["DeliveryRecords", "claim_statement"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,28 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
 
 
+def claim_statement(
+    db: Database, limit: int, worker: str, now: datetime, edition_id: int | None
+) -> sa.Update:
+    """UPDATE up to ``limit`` due pending rows, in claim order, to sending for ``worker``."""
+    pick = (
+        sa.select(deliveries.c.id)
+        .where(_IS_PENDING)
+        .where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
+        .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
+        .limit(limit)
+    )
+    if edition_id is not None:
+        pick = pick.where(deliveries.c.edition_id == edition_id)
+    if not db.is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    return (
+        deliveries.update()
+        .where(deliveries.c.id.in_(pick))
+        .values(status=_SENDING, worker=worker, claimed_at=now)
+    )
+
+
 class DeliveryRecords:
     """Claiming, settling and counting delivery rows."""
 
@@ -66,23 +88,7 @@ class DeliveryRecords:
         SQLite: the write lock). Rows whose address is now suppressed are marked suppressed
         and not returned, so a batch may be shorter than ``limit`` while work remains.
         """
-        pick = (
-            sa.select(deliveries.c.id)
-            .where(_IS_PENDING)
-            .where(sa.or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now))
-            .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
-            .limit(limit)
-        )
-        if edition_id is not None:
-            pick = pick.where(deliveries.c.edition_id == edition_id)
-        if not self._db.is_sqlite:
-            pick = pick.with_for_update(skip_locked=True)
-        claim = (
-            deliveries.update()
-            .where(deliveries.c.id.in_(pick))
-            .values(status=_SENDING, worker=worker, claimed_at=now)
-            .returning(*deliveries.c)
-        )
+        claim = claim_statement(self._db, limit, worker, now, edition_id).returning(*deliveries.c)
         with self._db.write() as conn:
             claimed = sorted(
                 (_delivery(r) for r in conn.execute(claim)),
@@ -125,26 +131,40 @@ class DeliveryRecords:
         if not receipts:
             return
         open_states = (_PENDING, _SENDING)
+        still_open = sa.or_(_IS_PENDING, _IS_SENDING)  # literal: executemany takes no IN list
+        # Sent rows (almost all of them) need no read first: attempts counts up in SQL.
+        sent = [{"_id": r.delivery_id, "provider_id": r.provider_id} for r in receipts if r.ok]
         with self._db.write() as conn:
+            if sent:
+                conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == sa.bindparam("_id"), still_open)
+                    .values(
+                        status=DeliveryStatus.SENT.value,
+                        attempts=deliveries.c.attempts + 1,
+                        provider_id=sa.bindparam("provider_id"),
+                        sent_at=now,
+                        error=None,
+                        worker=None,
+                    ),
+                    sent,
+                )
             current: dict[str, Any] = {}
-            for part in chunks([r.delivery_id for r in receipts]):
+            unsent = [r.delivery_id for r in receipts if not r.ok]
+            for part in chunks(unsent):
                 query = sa.select(deliveries.c.id, deliveries.c.attempts, deliveries.c.email).where(
                     deliveries.c.id.in_(part), deliveries.c.status.in_(open_states)
                 )
                 current.update((row.id, row) for row in conn.execute(query))
-            sent: list[dict[str, Any]] = []
             failed: list[dict[str, Any]] = []
             retry: list[dict[str, Any]] = []
             suppress: list[dict[str, Any]] = []
             for receipt in receipts:
                 row = current.get(receipt.delivery_id)
-                if row is None:
+                if row is None:  # sent (above), or settled already
                     continue
                 attempts = row.attempts + 1
                 values = {"_id": row.id, "attempts": attempts}
-                if receipt.ok:
-                    sent.append({**values, "provider_id": receipt.provider_id})
-                    continue
                 error = receipt.error or "rejected by the mail provider"
                 if receipt.suppress:
                     suppress.append(
@@ -158,19 +178,6 @@ class DeliveryRecords:
                     failed.append({**values, "error": error})
             target = deliveries.update().where(deliveries.c.id == sa.bindparam("_id"))
             common: dict[str, Any] = {"attempts": sa.bindparam("attempts"), "worker": None}
-            if sent:
-                conn.execute(
-                    target.values(
-                        {
-                            **common,
-                            "status": DeliveryStatus.SENT.value,
-                            "provider_id": sa.bindparam("provider_id"),
-                            "sent_at": now,
-                            "error": None,
-                        }
-                    ),
-                    sent,
-                )
             if failed:
                 conn.execute(
                     target.values(

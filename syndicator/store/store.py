@@ -10,6 +10,7 @@ from syndicator.store.database import Database
 from syndicator.store.deliveries import DeliveryRecords
 from syndicator.store.editions import EditionRecords
 from syndicator.store.posts import PostRecords
+from syndicator.store.sending import SendingRecords
 from syndicator.store.state import StateRecords
 from syndicator.store.subscribers import SubscriberRecords
 from syndicator.store.webhook_events import WebhookEventRecords
@@ -25,6 +26,7 @@ class Store(
     SubscriberRecords,
     EditionRecords,
     DeliveryRecords,
+    SendingRecords,
     WebhookEventRecords,
 ):
     """Everything syndicator keeps, on SQLite or PostgreSQL; open it with ``Store.open(url)``."""

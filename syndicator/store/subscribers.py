@@ -200,18 +200,6 @@ class SubscriberRecords:
                 return None
             return _subscriber(row, _subscriptions(conn, [row["id"]])[row["id"]])
 
-    def subscribers_by_ids(self, ids: Collection[int]) -> dict[int, Subscriber]:
-        """The subscribers with these ids (missing ids are left out), in one query."""
-        wanted = list(set(ids))
-        if not wanted:
-            return {}
-        with self._db.read() as conn:
-            rows = list(
-                conn.execute(sa.select(subscribers).where(subscribers.c.id.in_(wanted))).mappings()
-            )
-            subs = _subscriptions(conn, [r["id"] for r in rows])
-        return {r["id"]: _subscriber(r, subs[r["id"]]) for r in rows}
-
     def _filtered(
         self, newsletter: str | None, status: SubscriberStatus | None
     ) -> list[sa.ColumnElement[bool]]:

@@ -36,6 +36,8 @@ def test_spliced_item_equals_the_encoded_payload(greeting: str) -> None:
         tags=("weekly",),
     )
     assert isinstance(message.html, WireText) and isinstance(message.text, WireText)
-    spliced = json.loads(_encoded(message, "broadcast"))
+    item = _encoded(message, "broadcast")
+    assert item.startswith(b",{")  # items are written one by one, each after its comma
+    spliced = json.loads(item[1:])
     assert spliced == json.loads(encode_json(_payload(message, "broadcast")))
     assert spliced["HtmlBody"].startswith(f"<p>{greeting}</p>")

@@ -195,3 +195,55 @@ def test_stale_batch_waits_for_the_window_then_goes_as_one_group(
         assert counts["sent"] == 300 and counts["sending"] == 0
     finally:
         store.close()
+
+
+def test_readers_who_left_after_the_edition_was_made_get_nothing(
+    tmp_path: Path,
+    store_url: str,
+    postmark: FakeMailApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Unsubscribing, leaving the newsletter, a suppressed address or a deleted reader between
+    the edition and the send: those rows are settled unsent, with the reason, in the claim."""
+    from syndicator.model import SubscriberStatus
+    from syndicator.store.schema import subscribers
+
+    _, settings, store, edition = _setup(tmp_path, store_url, postmark, count=12)
+    try:
+        ids = {s.email: s.id for s in store.subscribers()}
+        store.set_status(ids["reader1@example.org"], SubscriberStatus.UNSUBSCRIBED, NOW)
+        store.set_subscriptions(ids["reader2@example.org"], [])
+        store.suppress("Reader3@Example.org", "complaint", NOW, "test")
+        with store._db.write() as conn:  # gone without remove_subscriber's own settling
+            conn.execute(subscribers.delete().where(subscribers.c.id == ids["reader4@example.org"]))
+        report = deliver(settings, store, lambda: NOW)
+        assert report.sent == 8 and not report.failed
+        assert report.skipped == {
+            "unsubscribed before sending": 2,
+            "address is suppressed": 1,
+            "subscriber removed": 1,
+        }
+        sent_to = sorted(a.to for a in postmark.accepted)
+        assert sent_to == sorted(
+            f"reader{i}@example.org" for i in range(12) if i not in (1, 2, 3, 4)
+        )
+        with store._db.read() as conn:
+            rows = dict(
+                conn.execute(
+                    sa.select(deliveries.c.email, deliveries.c.error).where(
+                        deliveries.c.status == "suppressed"
+                    )
+                ).all()
+            )
+        assert rows == {
+            "reader1@example.org": "unsubscribed before sending",
+            "reader2@example.org": "unsubscribed before sending",
+            "reader3@example.org": "address is suppressed",
+            "reader4@example.org": "subscriber removed",
+        }
+        assert store.delivery_counts(edition.id)["pending"] == 0
+        out = capsys.readouterr().out
+        assert "delivery: 8 sent, failed: 0, 0 to retry, 0 remaining, not sent: " in out
+        assert "2 unsubscribed before sending" in out
+    finally:
+        store.close()

@@ -87,6 +87,9 @@ def test_receipts_settle_rows(store: Store) -> None:
     # a late receipt for an already sent row changes nothing
     store.record_receipts([Receipt(d[0].id, ok=False, error="late")], later)
     assert store.delivery(d[0].id) == sent
+    # nor does a second success (sent rows are updated without being read first)
+    store.record_receipts([Receipt(d[0].id, ok=True, provider_id="pm-2")], later + timedelta(1))
+    assert store.delivery(d[0].id) == sent
     assert store.delivery_counts(edition.id) == {
         "pending": 0,
         "sending": 1,
