@@ -157,7 +157,7 @@ def preview(
             f"(posts of the last {newsletter.since.days} day(s) not yet sent)"
         )
     path = output or settings.root / f"preview-{name}.html"
-    path.write_text(message.html, encoding="utf-8")
+    path.write_text(str(message.html), encoding="utf-8")
     return path.resolve()
 
 

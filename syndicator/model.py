@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryStatus",
     "Edition",
     "Entry",
+    "LazyText",
     "Message",
     "Post",
     "Reader",
@@ -219,6 +221,19 @@ class Recipient:
     name: str
 
 
+class LazyText(ABC):
+    """A message body made on demand from pieces many messages share; ``str()`` makes it.
+
+    A digest goes to thousands of readers with only a few values of their own: backends that
+    can write the pieces (the JSON of an API, the MIME wire form) never build the whole text.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def __str__(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A complete email ready for a mail backend; backends that want MIME build it from this."""
@@ -227,8 +242,8 @@ class Message:
     sender: str
     to: str
     subject: str
-    text: str
-    html: str
+    text: str | LazyText
+    html: str | LazyText  # "" for a plain-text message
     reply_to: str | None = None
     headers: tuple[tuple[str, str], ...] = ()  # extra headers: List-Unsubscribe, List-Id, ...
     message_id: str | None = None

@@ -42,6 +42,7 @@ __all__ = [
     "ApiEndpoint",
     "Clock",
     "RetryPolicy",
+    "Stream",
     "SystemClock",
     "chunks",
     "close_shared_client",
@@ -214,6 +215,15 @@ def send_each(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A request body of ``length`` bytes written piece by piece; ``pieces()`` is called
+    again for every attempt, so a retried request sends the same bytes."""
+
+    length: int
+    pieces: Callable[[], Iterator[bytes]]
+
+
 class ApiEndpoint:
     """A provider's base URL and credentials; posts through the shared client with retries."""
 
@@ -245,7 +255,7 @@ class ApiEndpoint:
     def post(
         self,
         path: str,
-        body: bytes | Sequence[bytes],
+        body: bytes | Stream,
         *,
         headers: Mapping[str, str] | None = None,
         sign: Signer | None = None,
@@ -253,10 +263,10 @@ class ApiEndpoint:
     ) -> httpx.Response:
         """POST ``body``; returns the first answer that is neither retryable nor an auth failure.
 
-        ``body`` may be a sequence of pieces, written one after another (a batch need not be
-        joined into one buffer). ``sign`` adds per-attempt auth headers (SigV4 dates change per
-        try; it needs ``body`` as bytes); ``retry_if`` marks provider-specific retryable
-        answers such as SES throttling sent as HTTP 400.
+        ``body`` may be a Stream, written piece by piece (a batch need not be one buffer).
+        ``sign`` adds per-attempt auth headers (SigV4 dates change per try; it needs ``body``
+        as bytes); ``retry_if`` marks provider-specific retryable answers such as SES
+        throttling sent as HTTP 400.
         """
         url = self.base_url + path
         started = self.clock.monotonic()
@@ -269,9 +279,9 @@ class ApiEndpoint:
                 request_headers.update(sign("POST", url, request_headers, body))
             wait: float | None = None
             content: bytes | Iterator[bytes]
-            if not isinstance(body, bytes):
-                request_headers["Content-Length"] = str(sum(map(len, body)))
-                content = iter(body)
+            if isinstance(body, Stream):
+                request_headers["Content-Length"] = str(body.length)
+                content = body.pieces()
             elif len(body) > WRITE_CHUNK:
                 request_headers["Content-Length"] = str(len(body))
                 content = _pieces(body)

@@ -23,7 +23,7 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from functools import lru_cache
 
 from syndicator.errors import DeliveryError
-from syndicator.model import Message
+from syndicator.model import LazyText, Message
 
 try:  # JSON string bodies for the API backends, escaped once per variant
     from orjson import dumps as _dumps
@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - the standard library fallback
         return json.dumps(text, ensure_ascii=False).encode("utf-8")
 
 
-__all__ = ["BodyTemplate", "WireText", "build_mime", "message_bytes"]
+__all__ = ["BodyTemplate", "FilledBody", "build_mime", "message_bytes"]
 
 MAX_LINE = 998  # RFC 5322 2.1.1, octets before CRLF
 _ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender", "list-id"})
@@ -62,55 +62,53 @@ _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII exc
 _SHARED = frozenset({"list-id", "list-unsubscribe-post", "list-post", "list-help"})
 
 
-class WireText(str):
-    """A body string that also remembers its CRLF UTF-8 wire form and whether it is ASCII.
+class FilledBody(LazyText):
+    """One reader's body: a template's shared pieces plus the reader's slot values.
 
-    The wire form is joined on first use (API backends never need it); ``json()`` gives the
-    body as a JSON string literal from pieces escaped once per variant, so API backends do not
-    re-escape 40 KB per reader.
+    ``str()`` joins the text; ``json_parts()`` gives the body as the inside of a JSON string
+    from pieces escaped once per template; ``wire`` the CRLF UTF-8 form when the shared wire
+    pieces can be reused as they are (else None, and the MIME writer measures the text).
     """
 
-    ascii: bool
-    _wire: bytes | None
-    _wire_parts: Sequence[bytes]
-    _json_pieces: Sequence[bytes]
-    _json_values: Sequence[str]
+    __slots__ = ("_encoded", "_template", "_values", "ascii")
 
-    def __new__(
-        cls,
-        text: str,
-        wire: bytes | Sequence[bytes],
+    def __init__(
+        self,
+        template: BodyTemplate,
+        values: list[str],
+        encoded: list[bytes] | None,
         ascii: bool,
-        json_pieces: Sequence[bytes] = (),
-        json_values: Sequence[str] = (),
-    ) -> WireText:
-        self = super().__new__(cls, text)
-        if isinstance(wire, bytes):
-            self._wire, self._wire_parts = wire, ()
-        else:
-            self._wire, self._wire_parts = None, wire
+    ) -> None:
+        self._template = template
+        self._values = values
+        self._encoded = encoded
         self.ascii = ascii
-        self._json_pieces = json_pieces
-        self._json_values = json_values
-        return self
+
+    def __str__(self) -> str:
+        parts = self._template._text.copy()
+        parts[1::2] = self._values
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return f"FilledBody({len(self._values)} values)"
 
     @property
-    def wire(self) -> bytes:
-        if self._wire is None:
-            self._wire = b"".join(self._wire_parts)
-        return self._wire
+    def wire(self) -> bytes | None:
+        if self._encoded is None:
+            return None
+        parts = self._template._wire.copy()
+        parts[1::2] = self._encoded
+        return b"".join(parts)
+
+    def json_parts(self) -> list[bytes]:
+        """The body as the inside of a JSON string literal (no quotes), in pieces."""
+        parts = self._template._json.copy()
+        parts[1::2] = [_json_string(value)[1:-1] for value in self._values]
+        return parts
 
     def json(self) -> bytes:
         """The body as a JSON string literal, equal to ``orjson.dumps(str(self))`` in meaning."""
         return b'"' + b"".join(self.json_parts()) + b'"'
-
-    def json_parts(self) -> list[bytes]:
-        """The inside of ``json()`` (no quotes) as pieces, for a caller that joins it once."""
-        if not self._json_pieces:
-            return [_json_string(str(self))[1:-1]]
-        parts = list(self._json_pieces)
-        parts[1::2] = [_json_string(value)[1:-1] for value in self._json_values]
-        return parts
 
 
 class BodyTemplate:
@@ -148,25 +146,22 @@ class BodyTemplate:
     def names(self) -> frozenset[str]:
         return frozenset(self._order)
 
-    def fill(self, values: Mapping[str, str]) -> str:
-        """The body with every slot replaced; a WireText when its wire form is safe to reuse.
+    def fill(self, values: Mapping[str, str]) -> FilledBody:
+        """One reader's body; nothing of the template's size is copied until a backend asks.
 
-        The wire form is reused when no value holds a line break and all values together fit
-        the room left on the fullest line that holds a slot (a cheap, conservative test).
+        The shared wire pieces are reused when no value holds a line break and all values
+        together fit the room left on the fullest line that holds a slot (a cheap,
+        conservative test); otherwise the MIME writer measures the joined text.
         """
         filled = [values[name] for name in self._order]
-        text_parts = self._text.copy()
-        text_parts[1::2] = filled
-        text = "".join(text_parts)
         joined = "".join(filled)
+        ascii = self._ascii and joined.isascii()
         if not self._fits or "\n" in joined or "\r" in joined:
-            return text
+            return FilledBody(self, filled, None, ascii)
         encoded = [v.encode("utf-8") for v in filled]
         if sum(map(len, encoded)) > self._room:
-            return text  # the generic path measures each line
-        wire_parts = self._wire.copy()
-        wire_parts[1::2] = encoded
-        return WireText(text, wire_parts, self._ascii and joined.isascii(), self._json, filled)
+            return FilledBody(self, filled, None, ascii)
+        return FilledBody(self, filled, encoded, ascii)
 
 
 def _check_value(name: str, value: str) -> None:
@@ -247,11 +242,13 @@ def _date_header(second: int) -> bytes:
     return f"Date: {stamp}\r\n".encode("ascii")
 
 
-def _body_wire(name: str, body: str) -> tuple[bytes, str]:
+def _body_wire(name: str, body: str | LazyText) -> tuple[bytes, str]:
     """The body's wire bytes and transfer encoding."""
-    if isinstance(body, WireText):
-        return body.wire, "7bit" if body.ascii else "8bit"
-    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if isinstance(body, FilledBody):
+        wire = body.wire
+        if wire is not None:
+            return wire, "7bit" if body.ascii else "8bit"
+    text = str(body).replace("\r\n", "\n").replace("\r", "\n")
     if not text.endswith("\n"):
         text += "\n"
     if any(
@@ -264,7 +261,7 @@ def _body_wire(name: str, body: str) -> tuple[bytes, str]:
     return wire, "7bit" if text.isascii() else "8bit"
 
 
-def _part(kind: str, body: str) -> tuple[bytes, bytes]:
+def _part(kind: str, body: str | LazyText) -> tuple[bytes, bytes]:
     wire, cte = _body_wire(kind, body)
     return _part_head(kind, cte), wire if wire.endswith(b"\r\n") else wire + b"\r\n"
 

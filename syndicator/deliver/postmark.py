@@ -6,7 +6,7 @@ Wire format and codes: shared/reference/mail_apis.md section 1 (Postmark).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -16,12 +16,13 @@ from syndicator.deliver.api import ApiBackend
 from syndicator.deliver.http import (
     Clock,
     RetryPolicy,
+    Stream,
     chunks,
     encode_json,
     error_text,
     unsafe_header,
 )
-from syndicator.deliver.mime import WireText
+from syndicator.deliver.mime import FilledBody
 from syndicator.errors import DeliveryError
 from syndicator.model import Message, Receipt
 
@@ -41,12 +42,19 @@ SUPPRESS_CODES = frozenset({INACTIVE_RECIPIENT, INVALID_EMAIL})
 
 
 def _payload(message: Message, stream: str) -> dict[str, Any]:
+    return {
+        "HtmlBody": str(message.html),
+        "TextBody": str(message.text),
+        **_payload_head(message, stream),
+    }
+
+
+def _payload_head(message: Message, stream: str) -> dict[str, Any]:
+    """Every field of an item but the bodies."""
     item: dict[str, Any] = {
         "From": message.sender,
         "To": message.to,
         "Subject": message.subject,
-        "HtmlBody": message.html,
-        "TextBody": message.text,
         "Headers": [{"Name": name, "Value": value} for name, value in message.headers],
         "Metadata": {"delivery_id": message.delivery_id},
         "TrackOpens": False,
@@ -60,26 +68,24 @@ def _payload(message: Message, stream: str) -> dict[str, Any]:
     return item
 
 
-def _encoded(message: Message, stream: str) -> bytes:
-    """One batch item as JSON, after a comma (the batch is sent item by item, not joined).
+def _encoded(message: Message, stream: str) -> list[bytes]:
+    """One batch item as JSON pieces, after a comma; ``b"".join`` of them is the item.
 
-    Bodies made from a template are spliced in already escaped, in the one join of the item.
+    Bodies made from a template are spliced in from pieces escaped once per template, so
+    nothing of a body's size is built until the item is written.
     """
     html, text = message.html, message.text
-    if not (isinstance(html, WireText) and isinstance(text, WireText)):
-        return b"," + encode_json(_payload(message, stream))
-    rest = _payload(message, stream)
-    del rest["HtmlBody"], rest["TextBody"]
-    return b"".join(
-        [
-            b',{"HtmlBody":"',
-            *html.json_parts(),
-            b'","TextBody":"',
-            *text.json_parts(),
-            b'",',
-            memoryview(encode_json(rest))[1:],
-        ]
-    )
+    if not (isinstance(html, FilledBody) and isinstance(text, FilledBody)):
+        return [b",", encode_json(_payload(message, stream))]
+    rest = _payload_head(message, stream)
+    return [
+        b',{"HtmlBody":"',
+        *html.json_parts(),
+        b'","TextBody":"',
+        *text.json_parts(),
+        b'",',
+        encode_json(rest)[1:],
+    ]
 
 
 def _receipt(message: Message, answer: Any) -> Receipt:
@@ -149,7 +155,7 @@ class PostmarkBackend(ApiBackend):
 
     def _send_chunk(self, messages: Sequence[Message]) -> list[Receipt]:
         by_id: dict[str, Receipt] = {}
-        group: list[tuple[Message, bytes]] = []
+        group: list[tuple[Message, list[bytes]]] = []
         size = 1  # "[" and "]"; each item counts its leading comma
         for message in messages:
             bad = unsafe_header(message)
@@ -165,20 +171,29 @@ class PostmarkBackend(ApiBackend):
                     message.delivery_id, ok=False, error=f"cannot encode as JSON: {exc}"
                 )
                 continue
-            if group and size + len(item) > MAX_BATCH_BYTES:
-                by_id.update(self._post(group))
+            length = sum(map(len, item))
+            if group and size + length > MAX_BATCH_BYTES:
+                by_id.update(self._post(group, size))
                 group, size = [], 1
             group.append((message, item))
-            size += len(item)
+            size += length
         if group:
-            by_id.update(self._post(group))
+            by_id.update(self._post(group, size))
         return [by_id[m.delivery_id] for m in messages]
 
-    def _post(self, group: list[tuple[Message, bytes]]) -> dict[str, Receipt]:
+    def _post(self, group: list[tuple[Message, list[bytes]]], size: int) -> dict[str, Receipt]:
         sendable = [message for message, _ in group]
         self._bucket.acquire(len(sendable))
-        # The items go out one write each (no 20 MB join); each starts with its comma.
-        body = [b"[" + group[0][1][1:], *(item for _, item in group[1:]), b"]"]
+
+        def pieces() -> Iterator[bytes]:
+            # Each item is joined as it is written (one write each, no 20 MB buffer), so a
+            # batch holds only its small pieces until then; the first item's comma is "[".
+            yield b"[" + b"".join(group[0][1])[1:]
+            for _, item in group[1:]:
+                yield b"".join(item)
+            yield b"]"
+
+        body = Stream(size, pieces)
         response = self._endpoint.post("/email/batch", body, retry_if=_maintenance)
         receipts = self._answers(sendable, response)
         return {m.delivery_id: r for m, r in zip(sendable, receipts, strict=True)}

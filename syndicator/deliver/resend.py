@@ -49,8 +49,8 @@ def _payload(message: Message) -> dict[str, Any]:
         "from": message.sender,
         "to": [message.to],
         "subject": message.subject,
-        "html": message.html,
-        "text": message.text,
+        "html": str(message.html),
+        "text": str(message.text),
         "headers": headers,
         "tags": [{"name": "delivery_id", "value": _TAG_UNSAFE.sub("_", message.delivery_id)[:256]}],
     }

@@ -57,8 +57,8 @@ def _payload(message: Message) -> dict[str, Any]:
         "subject": message.subject,
         # text/plain must come before text/html
         "content": [
-            {"type": "text/plain", "value": message.text},
-            {"type": "text/html", "value": message.html},
+            {"type": "text/plain", "value": str(message.text)},
+            {"type": "text/html", "value": str(message.html)},
         ],
         "tracking_settings": TRACKING_OFF,
     }

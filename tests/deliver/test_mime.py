@@ -11,7 +11,7 @@ import pytest
 
 from syndicator.deliver.mime import (
     BodyTemplate,
-    WireText,
+    FilledBody,
     _headers,
     _headers_reference,
     build_mime,
@@ -109,12 +109,12 @@ def test_text_only_message_is_a_single_part() -> None:
 def test_body_template_fills_and_reuses_its_wire_form() -> None:
     template = BodyTemplate("<p>MARKg</p>\n<a href='MARKu'>x</a>", {"MARKg": "g", "MARKu": "u"})
     body = template.fill({"g": "안녕 &lt;b&gt;", "u": "https://x.example/u/t"})
-    assert isinstance(body, WireText)
-    assert body == "<p>안녕 &lt;b&gt;</p>\n<a href='https://x.example/u/t'>x</a>\n"
-    assert body.wire == body.encode("utf-8").replace(b"\n", b"\r\n")
+    assert isinstance(body, FilledBody)
+    assert str(body) == "<p>안녕 &lt;b&gt;</p>\n<a href='https://x.example/u/t'>x</a>\n"
+    assert body.wire == str(body).encode("utf-8").replace(b"\n", b"\r\n")
     # a value with a line break, or too long for its line, takes the generic path
-    assert not isinstance(template.fill({"g": "a\nb", "u": "u"}), WireText)
-    assert not isinstance(template.fill({"g": "x" * 1000, "u": "u"}), WireText)
+    assert template.fill({"g": "a\nb", "u": "u"}).wire is None
+    assert template.fill({"g": "x" * 1000, "u": "u"}).wire is None
     raw = message_bytes(_message(html=template.fill({"g": "x" * 1000, "u": "u"})))
     assert _content(list(_parse(raw).iter_parts())[1]).startswith("<p>" + "x" * 1000)
 
@@ -131,7 +131,7 @@ def test_body_template_json_equals_encoding_the_filled_text(values: dict[str, st
         "<p title=\"t\">MARKg</p>\n<a href='MARKu'>\\</a>", {"MARKg": "g", "MARKu": "u"}
     )
     body = template.fill(values)
-    assert isinstance(body, WireText)
+    assert isinstance(body, FilledBody)
     assert json.loads(body.json()) == str(body)
 
 

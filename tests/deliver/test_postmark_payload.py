@@ -7,7 +7,7 @@ import json
 import pytest
 
 from syndicator.deliver.http import encode_json
-from syndicator.deliver.mime import BodyTemplate, WireText
+from syndicator.deliver.mime import BodyTemplate, FilledBody
 from syndicator.deliver.postmark import _encoded, _payload
 from syndicator.model import Message
 
@@ -35,8 +35,8 @@ def test_spliced_item_equals_the_encoded_payload(greeting: str) -> None:
         headers=(("List-Id", "<weekly.example.com>"),),
         tags=("weekly",),
     )
-    assert isinstance(message.html, WireText) and isinstance(message.text, WireText)
-    item = _encoded(message, "broadcast")
+    assert isinstance(message.html, FilledBody) and isinstance(message.text, FilledBody)
+    item = b"".join(_encoded(message, "broadcast"))
     assert item.startswith(b",{")  # items are written one by one, each after its comma
     spliced = json.loads(item[1:])
     assert spliced == json.loads(encode_json(_payload(message, "broadcast")))
