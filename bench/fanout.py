@@ -2,8 +2,9 @@
 SQLite store, delivered by the real CLI (`syndicator send`) to a provider in another process.
 
 postmark: the loopback fake (`python -m tests.fakes.mailapi`), rate from its /_fake/stats;
-smtp: an aiosmtpd sink in another process (plain SMTP on loopback, no TLS). Prints messages/s
-accepted by the provider and the sender's peak RSS (os.wait4 rusage of the CLI process).
+smtp: an aiosmtpd sink (bench/smtpsink.py, 2 processes; plain SMTP on loopback, no TLS).
+Prints messages/s accepted by the provider and the sender's peak RSS (os.wait4 rusage of the
+CLI process).
 
     python bench/fanout.py [--subscribers 100000] [--backend postmark|smtp|both]
 """
@@ -22,6 +23,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -191,30 +193,14 @@ def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
     }
 
 
-SINK = """
-import sys, time
-from aiosmtpd.controller import Controller
-class Count:
-    n = 0
-    first = last = 0.0
-    async def handle_DATA(self, server, session, envelope):
-        Count.last = time.time()
-        Count.first = Count.first or Count.last
-        Count.n += 1
-        return "250 OK"
-c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]))
-c.start()
-print("listening", flush=True)
-sys.stdin.read()
-c.stop()
-print(Count.n, Count.first, Count.last, flush=True)
-"""
-
-
-def _smtp(root: Path, count: int, connections: int) -> dict[str, float]:
+def _smtp(root: Path, count: int, connections: int, workers: int) -> dict[str, Any]:
     port = _free_port()
+    per_worker = -(-connections // workers)  # spread the sender's connections evenly
     sink = subprocess.Popen(
-        [sys.executable, "-c", SINK, str(port)],
+        [
+            *(sys.executable, str(ROOT / "bench" / "smtpsink.py"), str(port)),
+            *("--workers", str(workers), "--per-worker", str(per_worker)),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -223,23 +209,22 @@ def _smtp(root: Path, count: int, connections: int) -> dict[str, float]:
     env = {"SYNDICATOR_SECRET_KEY": "bench-secret"}
     mail = f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\n'
     path = _prepare(root, "smtp", mail, count, env)
-    provider_cpu = _cpu_seconds(sink.pid)
     elapsed, rss, cpu = _send(path, env)
-    provider_cpu = _cpu_seconds(sink.pid) - provider_cpu
     out, _ = sink.communicate("")
-    accepted, first, last = out.split()
-    assert int(accepted) == count, out
+    totals = json.loads(out)
+    assert totals["accepted"] == count, out
     return {
-        "accepted": int(accepted),
+        "accepted": totals["accepted"],
         "seconds": elapsed,
         "rss": rss,
         "cpu": cpu,
-        "provider_cpu": provider_cpu,
-        "provider_seconds": float(last) - float(first),
+        "provider_cpu": totals["cpu"],  # includes the idle wait while the store was prepared
+        "provider_seconds": totals["last"] - totals["first"],
+        "per_worker": totals["per_worker"],
     }
 
 
-def _print(name: str, figures: dict[str, float]) -> None:
+def _print(name: str, figures: dict[str, Any]) -> None:
     rate = figures["accepted"] / figures["seconds"]
     line = (
         f"{name}: {int(figures['accepted'])} accepted in {figures['seconds']:.1f} s "
@@ -249,6 +234,8 @@ def _print(name: str, figures: dict[str, float]) -> None:
     )
     if "provider_seconds" in figures:
         line += f"; first to last accepted {figures['provider_seconds']:.1f} s"
+    if "per_worker" in figures:
+        line += f"; messages per sink process {figures['per_worker']}"
     print(line, flush=True)
 
 
@@ -257,6 +244,9 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--backend", choices=("postmark", "smtp", "both"), default="both")
     parser.add_argument("--connections", type=int, default=4, help="SMTP connections")
+    parser.add_argument(
+        "--sink-workers", type=int, default=2, help="aiosmtpd sink processes (1: a single one)"
+    )
     parser.add_argument("--batch-size", type=int, default=0, help="[mail] batch_size")
     args = parser.parse_args()
     for name in ("postmark", "smtp"):
@@ -266,7 +256,9 @@ def main() -> None:
             if name == "postmark":
                 figures = _postmark(Path(tmp), args.subscribers, args.batch_size)
             else:
-                figures = _smtp(Path(tmp), args.subscribers, args.connections)
+                figures = _smtp(
+                    Path(tmp), args.subscribers, args.connections, args.sink_workers
+                )
         _print(name, figures)
 
 

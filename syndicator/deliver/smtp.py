@@ -16,6 +16,8 @@ import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parseaddr
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from syndicator.config import MailSettings
 from syndicator.deliver.mime import message_bytes
@@ -23,7 +25,10 @@ from syndicator.deliver.ratelimit import process_bucket
 from syndicator.errors import DeliveryError
 from syndicator.model import Message, Receipt
 
-__all__ = ["SmtpBackend", "tls_context"]
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+__all__ = ["SmtpBackend", "dot_stuffed", "tls_context"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,45 @@ MAX_BATCH = 500
 TIMEOUT = 60.0
 NO_SUCH_MAILBOX = frozenset({550, 551, 553})  # RFC 5321 4.2.3: mailbox unavailable / not allowed
 PASSWORD_HINT = "check [mail] username and SYNDICATOR_SMTP_PASSWORD"
+
+
+def _data(smtp: smtplib.SMTP, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+    """smtplib's DATA with the same bytes on the wire, dot-stuffed without a regex.
+
+    smtplib quotes periods with ``re.sub(rb"(?m)^\\.", ...)``, ~0.5 ms for an 85 KB digest:
+    more than the rest of a message's work. ``bytes.replace`` does the same in ~20 µs.
+    """
+    if not isinstance(msg, bytes):
+        return smtplib.SMTP.data(smtp, msg)
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    smtp.send(dot_stuffed(msg))
+    return smtp.getreply()
+
+
+def dot_stuffed(wire: bytes) -> bytes:
+    """The DATA payload: a dot doubled at every line start (RFC 5321 4.5.2), then CRLF.CRLF."""
+    quoted = wire.replace(b"\n.", b"\n..")
+    if quoted.startswith(b"."):
+        quoted = b"." + quoted
+    return quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+class _Smtp(smtplib.SMTP):
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        return _data(self, msg)
+
+
+class _SmtpSsl(smtplib.SMTP_SSL):
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        return _data(self, msg)
+
+
+@lru_cache(maxsize=64)
+def _envelope_from(sender: str) -> str:
+    return parseaddr(sender)[1]
 
 
 def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -52,11 +96,11 @@ class _Connection:
         mail = self.mail
         try:
             if mail.smtp_security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: smtplib.SMTP = _SmtpSsl(
                     mail.smtp_host, mail.smtp_port, timeout=TIMEOUT, context=self.context
                 )
             else:
-                smtp = smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=TIMEOUT)
+                smtp = _Smtp(mail.smtp_host, mail.smtp_port, timeout=TIMEOUT)
                 if mail.smtp_security == "starttls":
                     smtp.starttls(context=self.context)  # raises if the server lacks STARTTLS
             if mail.smtp_username:
@@ -99,7 +143,7 @@ class _Connection:
             wire = message_bytes(message)
         except DeliveryError as exc:
             return Receipt(message.delivery_id, ok=False, error=str(exc))
-        envelope_from = parseaddr(message.sender)[1]
+        envelope_from = _envelope_from(message.sender)
         for attempt in (1, 2):
             smtp = self.open()
             try:

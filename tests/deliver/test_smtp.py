@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from syndicator.config import MailSettings
-from syndicator.deliver.smtp import SmtpBackend, tls_context
+from syndicator.deliver.smtp import SmtpBackend, dot_stuffed, tls_context
 from syndicator.errors import DeliveryError
 from tests.deliver.conftest import LIST_HEADERS, make_messages
 from tests.fakes.smtpserver import PASSWORD, USER, CertFiles, FakeSmtp, make_certs
@@ -150,3 +150,36 @@ def test_unreachable_server_is_retryable(backend_for, certs: CertFiles) -> None:
         assert caught.value.retryable and not caught.value.fatal
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b".starts with a dot\r\nok\r\n",
+        b"a\r\n.\r\n..two\r\n",
+        b"bare\n.lf\n",
+        b"",
+        b".",
+        b"no final line break\r\n.",
+        b"a\r\n\r\n.\r\n.\r\n",
+    ],
+)
+def test_dot_stuffing_equals_smtplibs(wire: bytes) -> None:
+    import smtplib
+
+    reference = smtplib._quote_periods(wire)  # type: ignore[attr-defined]
+    if reference[-2:] != b"\r\n":
+        reference += b"\r\n"
+    assert dot_stuffed(wire) == reference + b".\r\n"
+
+
+def test_lines_starting_with_a_dot_arrive_intact(certs: CertFiles, backend_for) -> None:
+    [message] = make_messages(1)
+    text = ".hidden first line\n..two dots\n.\nend\n"
+    message = replace(message, text=text, html="<p>\n.dot</p>\n")
+    with FakeSmtp(certs, "starttls") as server:
+        [receipt] = backend_for(server, "starttls").send_batch([message])
+        assert receipt.ok
+        got = message_from_bytes(server.received[0].content, policy=policy.SMTP)
+        plain, html = [part.get_content().replace("\r\n", "\n") for part in got.iter_parts()]
+        assert plain == text and html == "<p>\n.dot</p>\n"
