@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from syndicator.config import MailSettings
-from syndicator.deliver.smtp import SmtpBackend, dot_stuffed, tls_context
+from syndicator.deliver.smtp import SmtpBackend, dot_stuffed, quoted_address, tls_context
 from syndicator.errors import DeliveryError
 from tests.deliver.conftest import LIST_HEADERS, make_messages
 from tests.fakes.smtpserver import PASSWORD, USER, CertFiles, FakeSmtp, make_certs
@@ -183,3 +183,29 @@ def test_lines_starting_with_a_dot_arrive_intact(certs: CertFiles, backend_for) 
         got = message_from_bytes(server.received[0].content, policy=policy.SMTP)
         plain, html = [part.get_content().replace("\r\n", "\n") for part in got.iter_parts()]
         assert plain == text and html == "<p>\n.dot</p>\n"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "reader5@example.org",
+        "first.last+tag@mail.example.co.kr",
+        "o'brien@example.ie",
+        "news@blog.example.com",
+        "a..b@example.org",
+        ".lead@example.org",
+        '"quoted local"@example.org',
+        "Name <named@example.org>",
+        "<bracketed@example.org>",
+        "no-at-sign.example.org",
+        "",
+        "<>",
+        "사용자@example.org",
+        "user@[127.0.0.1]",
+        "user@example.org (comment)",
+    ],
+)
+def test_quoted_address_equals_smtplibs(address: str) -> None:
+    import smtplib
+
+    assert quoted_address(address) == smtplib.quoteaddr(address)
