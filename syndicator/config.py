@@ -338,16 +338,17 @@ def load(
     sources = tuple(
         _source(Table(item, f"sources[{i}]", file), root, i) for i, item in enumerate(sources_raw)
     )
-    names = [s.name for s in sources]
-    for i, name in enumerate(names):
-        if names.index(name) != i:
+    named: set[str] = set()
+    for i, source in enumerate(sources):
+        if source.name in named:
             raise ConfigError(
-                f"duplicate source name {name!r}", file=file, key=f"sources[{i}].name"
+                f"duplicate source name {source.name!r}", file=file, key=f"sources[{i}].name"
             )
+        named.add(source.name)
 
     fallback: dict[str, Any] = {}
-    if site_fallback is None:
-        from syndicator.sources.jekyll import read_site_config
+    if site_fallback is None and any(s.type == "jekyll" and s.path is not None for s in sources):
+        from syndicator.sources.jekyll import read_site_config  # YAML, Liquid: only if needed
 
         site_fallback = read_site_config
     if site_fallback is not None:

@@ -59,6 +59,7 @@ _TRACKER_HOSTS = (
 )
 _TRACKER_HINT = re.compile("|".join(re.escape(host) for host in _TRACKER_HOSTS), re.I)
 _HTTP_BASE = re.compile(r"^https?://[^/\s]+")
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?(?=[/?]|$)")
 _IMG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
 # nh3 writes every attribute as ` name="value"` (one space before, lower-case name), so its
@@ -93,12 +94,25 @@ def _is_tracker(attrs: dict[str, str]) -> bool:
     return (urlsplit(src).hostname or "").lower() in _TRACKER_HOSTS
 
 
+def _origin(base: str) -> str:
+    """``scheme://netloc`` of ``base``, as urlsplit() would give them."""
+    plain = _PLAIN_ORIGIN.match(base)
+    if plain:
+        return plain.group(0)
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _root_relative(value: str) -> bool:
+    """``/path`` without dot segments: joined to any base, only the base's origin counts."""
+    return value[:1] == "/" and value[1:2] != "/" and "/." not in value and "&" not in value
+
+
 @functools.lru_cache(maxsize=8192)
 def _absolute(base: str, value: str) -> str:
     """``value`` resolved against ``base``, HTML-escaped; cached: a post repeats its links."""
     if value.startswith("/") and not value.startswith("//") and "/." not in value:
-        parts = urlsplit(base)  # root-relative: only the origin matters (urljoin is slow)
-        joined = f"{parts.scheme}://{parts.netloc}{value}"
+        joined = _origin(base) + value  # root-relative: only the origin matters (urljoin is slow)
     else:
         joined = urljoin(base, value)
     return html.escape(joined, quote=True)
@@ -124,8 +138,15 @@ def _resolve_all(cleaned: str, base: str) -> str:
         return cleaned  # nothing to resolve and nothing to drop
     # split() yields text, name, value, text, ...: cheaper than a callback per match.
     pieces = _NOT_ABSOLUTE_URL.split(cleaned)
+    origin = ""
     for i in range(1, len(pieces), 3):
-        pieces[i] = " " + _resolved(pieces[i], pieces[i + 1], base)
+        value = pieces[i + 1]
+        if base and _root_relative(value):
+            # Only the origin matters: keyed by it, one cache entry serves every page of a site.
+            origin = origin or _origin(base)
+            pieces[i] = " " + _resolved(pieces[i], value, origin)
+        else:
+            pieces[i] = " " + _resolved(pieces[i], value, base)
         pieces[i + 1] = ""
     return "".join(pieces)
 

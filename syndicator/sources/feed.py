@@ -6,32 +6,32 @@ and next attempt time, whether the feed is gone (410), and first-seen times of u
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syndicator import __version__
 from syndicator.config import SiteSettings, SourceSettings
 from syndicator.errors import ConfigError, SourceError
 from syndicator.sources import Collection, Source
-from syndicator.sources.feedmap import MappedFeed, map_entries
-from syndicator.sources.feedparse import parse_feed
 from syndicator.sources.fetch import FetchRequest, FetchResult, fetch_all
+
+if TYPE_CHECKING:  # multiprocessing (≈ 30 ms to import) loads only to fork parse workers
+    from concurrent.futures import ProcessPoolExecutor
+
+    from syndicator.sources.feedmap import MappedFeed
 
 __all__ = ["FeedSource", "collect_feeds"]
 
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # requests in flight over all hosts
-PARALLEL_MIN = 40  # feeds to fetch from which bodies are parsed in worker processes
+PARALLEL_MIN = 40  # bodies expected, from which they are parsed in worker processes
 MAX_WORKERS = 4
 BACKOFF_START = timedelta(minutes=30)  # wait after the second failure in a row; doubles after
 BACKOFF_MAX = timedelta(days=1)
@@ -202,6 +202,10 @@ def _digest(
     now: datetime,
 ) -> _Digest:
     """Parse, map and sanitize one body; a worker process runs this for big collections."""
+    # Imported on the first body (lxml, nh3): a run of 304s does without.
+    from syndicator.sources.feedmap import map_entries
+    from syndicator.sources.feedparse import parse_feed
+
     try:
         parsed = parse_feed(body, content_type, url)
     except SourceError as exc:
@@ -286,11 +290,17 @@ def _success(
     )
 
 
-def _worker_count(pending: int, workers: int | None) -> int:
-    """Processes to parse bodies in; 0: in this one (small runs, threads present, no fork)."""
+def _validators(state: Mapping[str, Any]) -> bool:
+    return bool(state.get("etag") or state.get("last_modified"))
+
+
+def _worker_count(expected: int, workers: int | None) -> int:
+    """Processes to parse bodies in; 0: in this one (few bodies, threads present, no fork)."""
     if workers is None:
-        if pending < PARALLEL_MIN or threading.active_count() > 1:
+        if expected < PARALLEL_MIN or threading.active_count() > 1:
             return 0  # forking a process that has other threads can deadlock the child
+        import multiprocessing
+
         if "fork" not in multiprocessing.get_all_start_methods():
             return 0
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
@@ -298,9 +308,15 @@ def _worker_count(pending: int, workers: int | None) -> int:
 
 
 def _start_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Fork the workers now, before the event loop or any other thread exists."""
+    """Fork the workers now, before the fetching threads exist."""
     if not workers:
         return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # The parsers load here once, shared by the workers, instead of once in each.
+    from syndicator.sources import feedmap, feedxml  # noqa: F401
+
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     pool.submit(int).result()  # a fork context starts every worker on the first submit
     log.debug("feed parsing in worker processes workers=%d", workers)
@@ -330,24 +346,33 @@ def collect_feeds(
             results[source.name] = skipped
         else:
             pending.append((source, state))
-    digests: dict[int, _Digest] = {}
-    pool = _start_pool(_worker_count(len(pending), workers))
+    # Bodies are expected from feeds fetched without validators; a conditional GET mostly
+    # gets a 304, and the few feeds that changed are parsed here without forking for them.
+    unconditional = sum(1 for _, state in pending if not _validators(state))
+    pool = _start_pool(_worker_count(unconditional, workers))
+    parsing: dict[int, Future[_Digest]] = {}
 
-    async def digest_in_pool(index: int, result: FetchResult) -> None:
+    def digest_in_pool(index: int, result: FetchResult) -> None:
         if pool is None or result.error or result.not_modified:
             return
         source, state = pending[index]
         args = (result.body, result.content_type, result.url, source.name, source.url)
-        first_seen = state.get("first_seen", {})
-        loop = asyncio.get_running_loop()
         try:
-            digests[index] = await loop.run_in_executor(pool, _digest, *args, first_seen, now)
-        except BrokenProcessPool:  # a worker died (killed?): parse here after the fetch
+            parsing[index] = pool.submit(_digest, *args, state.get("first_seen", {}), now)
+        except BrokenExecutor:  # a worker died (killed?): parse here after the fetch
             log.warning("feed parsing worker died source=%s; parsing in-process", source.name)
 
     requests = [s.request(state) for s, state in pending]
+    digests: dict[int, _Digest] = {}
     try:
         fetched = fetch_all(requests, concurrency, digest_in_pool if pool else None)
+        for index, future in parsing.items():
+            try:
+                digests[index] = future.result()
+            except BrokenExecutor:
+                log.warning(
+                    "feed parsing worker died source=%s; parsing in-process", pending[index][0].name
+                )
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

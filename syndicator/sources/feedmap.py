@@ -14,11 +14,12 @@ from urllib.parse import urljoin, urlsplit
 from syndicator.errors import SourceError
 from syndicator.markup.sanitize import sanitize_html
 from syndicator.model import Author, Post
-from syndicator.sources.feedparse import ParsedEntry, ParsedFeed
+from syndicator.sources.feedparse import ParsedEntry, ParsedFeed, is_plain_url, join_url
 
 __all__ = ["MappedFeed", "entry_origin", "map_entries"]
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_SPACE = re.compile(r"\s")  # str.isspace() characters, as sre's Unicode \s is defined
 # Every entry of a feed joins the same feed URL and link: remember the answers.
 _urljoin = functools.lru_cache(maxsize=4096)(urljoin)
 
@@ -43,7 +44,9 @@ def entry_origin(entry: ParsedEntry) -> str:
 
 
 def _is_absolute_uri(value: str) -> bool:
-    if not _SCHEME.match(value) or any(c.isspace() for c in value):
+    if is_plain_url(value):
+        return True  # the usual http(s) guid, with a host
+    if not _SCHEME.match(value) or _SPACE.search(value):
         return False
     parts = urlsplit(value)
     return bool(parts.netloc) if parts.scheme in ("http", "https") else bool(parts.path)
@@ -102,8 +105,8 @@ def map_entries(
             published = datetime.fromisoformat(remembered) if remembered else now
             seen_now[origin] = published.isoformat()
         updated = max(entry.updated or published, published)
-        base = _urljoin(_urljoin(feed_url, parsed.link), entry.base or parsed.link)
-        link = _urljoin(base, entry.link) if entry.link else ""
+        base = join_url(_urljoin(feed_url, parsed.link), entry.base or parsed.link)
+        link = join_url(base, entry.link) if entry.link else ""
         raw_body = entry.content_html or entry.summary_html
         body = sanitize_html(raw_body + _enclosures_html(entry, base), base)
         excerpt = None

@@ -14,18 +14,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape, unescape
 from typing import Any
+from urllib.parse import urljoin
 
 import nh3
 
 from syndicator.errors import SourceError
 
-__all__ = ["ParsedEntry", "ParsedFeed", "as_html", "parse_feed", "text_title"]
+__all__ = [
+    "ParsedEntry",
+    "ParsedFeed",
+    "as_html",
+    "is_plain_url",
+    "join_url",
+    "parse_feed",
+    "text_title",
+]
 
 _ENTITY_DECL = re.compile(
     rb"<!(?:\x00)?(?:E|\x00E)(?:\x00)?N(?:\x00)?T(?:\x00)?I(?:\x00)?T(?:\x00)?Y"
 )
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>\s*$")
+# An absolute http(s) URL that urljoin() gives back unchanged whatever the base: lower-case
+# scheme, a plain host name, ASCII path, no ";params", no empty query, no fragment.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?"
+    r"(?:/[A-Za-z0-9._~!$&'()*+,=:@%/-]*)?(?:\?[A-Za-z0-9._~!$&'()*+,=:@%/?-]+)?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,16 @@ def _iso(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def is_plain_url(value: str) -> bool:
+    """An absolute http(s) URL with a host, that urljoin() gives back as it is."""
+    return _PLAIN_URL.fullmatch(value) is not None
+
+
+def join_url(base: str, url: str) -> str:
+    """``urljoin(base, url)``, without its cost (≈ 5 µs) for the usual absolute link."""
+    return url if _PLAIN_URL.fullmatch(url) else urljoin(base, url)
 
 
 def text_title(detail: Any, fallback: str) -> str:

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
-from syndicator.sources.feedparse import ParsedEntry, ParsedFeed, as_html, text_title
+from syndicator.sources.feedparse import ParsedEntry, ParsedFeed, as_html, join_url, text_title
 
 __all__ = ["parse_fast"]
 
@@ -52,6 +52,7 @@ _MONTHS = {m: i for i, m in enumerate(
 )}  # fmt: skip
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 _URI_FIX = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
+_LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _ATOM_TYPES = {"text": "text/plain", "html": "text/html"}
 # feedparser maps C1 control characters to what windows-1252 means by those bytes.
 _CP1252 = {
@@ -74,10 +75,18 @@ def _fix_text(value: str) -> str:
 
 
 def _join(base: str, uri: str) -> str:
+    if ":///" in uri:  # else _URI_FIX has no slashes to remove
+        uri = _URI_FIX.sub(r"\1\3", uri)
     try:
-        return urljoin(base, _URI_FIX.sub(r"\1\3", uri))
+        return join_url(base, uri)
     except ValueError:
         return ""
+
+
+def _unescape_link(value: str) -> str:
+    """What feedparser does to the entities left in a link."""
+    value = value.replace("&amp;", "&")
+    return _LINK_ENTITY.sub(r"&\g<1>", value) if ";" in value else value
 
 
 def _scope(el: Any, base: str, lang: str | None) -> tuple[str, str | None]:
@@ -230,12 +239,13 @@ def _rss_item(el: Any, base: str, lang: str | None) -> _Item:
                 raise _Unsure  # feedparser guesses whether such a title is HTML
             item.title = {"type": "text/plain", "value": value}
         elif tag == "link":
-            value = _join(cbase, _text(child)).replace("&amp;", "&")
+            value = _unescape_link(_join(cbase, _text(child)))
             if not value:
                 raise _Unsure
-            item.link = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
+            item.link = value
         elif tag == "guid":
-            permalink = {k.lower(): v for k, v in child.attrib.items()}.get("ispermalink", "true")
+            attributes = {k.lower(): v for k, v in child.attrib.items()} if child.attrib else {}
+            permalink = attributes.get("ispermalink", "true")
             value = _text(child)
             if permalink == "true":
                 value = _join(cbase, value)
@@ -290,7 +300,7 @@ def _rss(root: Any) -> ParsedFeed:
             cbase, _ = _scope(el, base, lang)
             value = _text(el)
             if tag == "link":
-                value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", _join(cbase, value))
+                value = _LINK_ENTITY.sub(r"&\g<1>", _join(cbase, value))
             meta[tag] = value
         elif tag == _ATOM + "link":
             rel, kind, _, _ = _atom_link(el, base)

@@ -1,9 +1,12 @@
 """A real loopback HTTP server for feed-fetching tests and the aggregate benchmark.
 
 Serves tests/data/remote_feeds/ under /feeds/<file>, generated feeds under /gen/<n>.xml, and
-misbehaviour: /redirect/<code>/<path>, /loop/<a|b>, /status/<code>, /slow (slow-loris),
-/huge (endless body), /huge-declared (50 MB Content-Length). Answers conditional GETs with
-304, gzips when asked, and counts requests per path.
+misbehaviour: /redirect/<code>/<path>, /loop/<a|b>, /status/<code>, /slow (slow-loris body),
+/slow-headers (slow-loris headers), /delay/<ms>/<path> (a slow server), /huge (endless body),
+/huge-declared (50 MB Content-Length). Answers conditional GETs with 304, gzips when asked,
+counts requests per path, connections, and requests in flight per Host (the most at once).
+Also acts as an HTTP proxy for itself: an absolute URL as request target is served as its
+path (and counted in ``proxied``).
 
     python -m tests.fakes.feedserver --port 8765 --generate 500
 """
@@ -14,6 +17,7 @@ import argparse
 import contextlib
 import gzip
 import hashlib
+import ssl
 import threading
 import time
 from collections import Counter
@@ -56,8 +60,12 @@ def generated_feed(number: int, entries: int = 20) -> bytes:
 class FeedServer:
     """The server plus what tests inspect: request counts and the last request's headers."""
 
-    def __init__(self, port: int = 0, generate: int = 0) -> None:
+    def __init__(self, port: int = 0, generate: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.counts: Counter[str] = Counter()
+        self.connections = 0
+        self.proxied = 0
+        self.in_flight: Counter[str] = Counter()  # by Host header, without the port
+        self.most_in_flight: Counter[str] = Counter()
         self.headers: dict[str, dict[str, str]] = {}
         self.overrides: dict[str, tuple[bytes, str]] = {}
         self.generated = {n: generated_feed(n) for n in range(generate)}
@@ -65,6 +73,9 @@ class FeedServer:
         self._encoded: dict[str, tuple[str, bytes]] = {}
         handler = type("Handler", (_Handler,), {"feeds": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.scheme = "https" if tls else "http"
+        if tls:  # handshakes happen in accept(), on the serving thread: fine for tests
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
 
@@ -73,7 +84,7 @@ class FeedServer:
         return int(self.httpd.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def start(self) -> FeedServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -109,14 +120,32 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.feeds.lock:
+            self.feeds.connections += 1
+
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        target = self.path
+        if target.startswith("http://"):  # a proxy request: serve it as if it were for us
+            target = "/" + target.removeprefix("http://").partition("/")[2]
+            with self.feeds.lock:
+                self.feeds.proxied += 1
+        path = target.split("?", 1)[0]
+        host = (self.headers.get("Host") or "").rpartition(":")[0]
         with self.feeds.lock:
             self.feeds.counts[path] += 1
             self.feeds.headers[path] = {k.lower(): v for k, v in self.headers.items()}
+            self.feeds.in_flight[host] += 1
+            most = self.feeds.most_in_flight
+            most[host] = max(most[host], self.feeds.in_flight[host])
         parts = path.strip("/").split("/")
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self._route(path, parts)
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._route(path, parts)
+        finally:
+            with self.feeds.lock:
+                self.feeds.in_flight[host] -= 1
 
     def _route(self, path: str, parts: list[str]) -> None:
         if path in self.feeds.overrides:
@@ -135,8 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._redirect(302, "/loop/b" if parts[1] == "a" else "/loop/a")
         if parts[0] == "status" and len(parts) == 2 and parts[1].isdigit():
             return self._empty(int(parts[1]))
+        if parts[0] == "delay" and len(parts) >= 3 and parts[1].isdigit():
+            time.sleep(int(parts[1]) / 1000)
+            rest = "/" + "/".join(parts[2:])
+            return self._route(rest, parts[2:])
         if path == "/slow":
             return self._slow()
+        if path == "/slow-headers":
+            return self._slow_headers()
         if path in ("/huge", "/huge-declared"):
             return self._huge(declared=path == "/huge-declared")
         return self._empty(404)
@@ -186,6 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b" ")
             self.wfile.flush()
             time.sleep(0.2)
+
+    def _slow_headers(self) -> None:
+        """Slow-loris before the body: one byte of a header every 0.1 s for up to a minute."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(600):
+            self.wfile.write(b"X")
+            self.wfile.flush()
+            time.sleep(0.1)
 
     def _huge(self, declared: bool) -> None:
         """A 50 MB body, with or without saying so up front."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from syndicator.config import SiteSettings, SourceSettings
 from syndicator.errors import ConfigError
 from syndicator.sources import Collection, collect_all
+from syndicator.sources import feed as feed_module
 from syndicator.sources.feed import PARALLEL_MIN, FeedSource, _worker_count, collect_feeds
 from tests.fakes.feedserver import CORPUS, FeedServer, generated_feed
 
@@ -286,3 +289,43 @@ def test_small_runs_and_threaded_processes_parse_in_process(server: FeedServer) 
     assert _worker_count(PARALLEL_MIN - 1, None) == 0  # too few feeds to pay for a fork
     assert _worker_count(PARALLEL_MIN, None) == 0  # the server's thread: forking is unsafe
     assert (_worker_count(3, 2), _worker_count(3, 1)) == (2, 0)
+
+
+_PARENT = os.getpid()
+_real_digest = feed_module._digest
+
+
+def _digest_or_die(*args: Any) -> Any:
+    if os.getpid() != _PARENT:
+        os._exit(3)  # a parse worker killed mid-parse
+    return _real_digest(*args)
+
+
+def test_a_dead_worker_means_parsing_here(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.generated.update({n: generated_feed(n) for n in range(4)})
+    sources = [feed(server, f"gen/{n}.xml", name=f"g{n}") for n in range(4)]
+    alone = collect_feeds(sources, {}, {}, NOW, workers=0)
+    monkeypatch.setattr(feed_module, "_digest", _digest_or_die)
+    pooled = collect_feeds(sources, {}, {}, NOW, workers=2)
+    assert [c.changed for c in pooled] == [c.changed for c in alone]
+    assert [c.stamps for c in pooled] == [c.stamps for c in alone]
+    assert "parsing worker died" in caplog.text
+
+
+def test_feeds_with_validators_are_parsed_without_forking(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers are for bodies that are sure to come: conditional GETs mostly get 304s."""
+    server.generated.update({n: generated_feed(n) for n in range(PARALLEL_MIN)})
+    sources = [feed(server, f"gen/{n}.xml", name=f"g{n}") for n in range(PARALLEL_MIN)]
+    expected: list[int] = []
+    monkeypatch.setattr(feed_module, "_worker_count", lambda n, _: expected.append(n) or 0)
+    first = collect_feeds(sources, {}, {}, NOW)
+    known = {c.source: dict(c.stamps) for c in first}
+    states = {c.source: dict(c.state) for c in first}
+    server.serve("gen/0.xml", generated_feed(0).replace(b"post 3 &amp;", b"post 3 (edited) &amp;"))
+    second = collect_feeds(sources, known, states, NOW)
+    assert expected == [PARALLEL_MIN, 0]
+    assert [len(c.changed) for c in second] == [1] + [0] * (PARALLEL_MIN - 1)
