@@ -6,6 +6,9 @@ sends by itself.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import hashlib
 import json
 import logging
@@ -35,6 +38,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# At exit, Python's last garbage collections walk every object still alive (SQLAlchemy's, the
+# renderers', the posts): ≈ 0.06-0.1 s of a 0.8 s `feeds` run, to free memory the OS takes
+# back anyway. Frozen objects are skipped; atexit handlers registered before this one (logging
+# flushes its handlers) still run, and every store is closed by its caller before exit.
+atexit.register(gc.freeze)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +166,8 @@ def _file_stamp(path: Path) -> FileStamp | None:
     return st.st_size, st.st_mtime_ns
 
 
-def _previous_stamps(store: Store) -> dict[str, tuple[str, FileStamp]]:
+def _previous_stamps(raw: str | None) -> dict[str, tuple[str, FileStamp]]:
     """path -> (input digest, file stamp) of each feed file as the last run left it."""
-    raw = store.get_state("feeds.stamps")
     try:
         loaded = json.loads(raw) if raw else {}
         return {path: (str(v[0]), (int(v[1]), int(v[2]))) for path, v in loaded.items()}
@@ -177,16 +185,17 @@ def publish_feeds(
     """
     from syndicator.render.feedplan import feed_paths, plan_feeds
     from syndicator.render.feedwork import FeedJob, write_feeds
-    from syndicator.render.files import remove_stale, write_if_changed
+    from syndicator.render.files import remove_stale, sync_folders, write_if_changed
 
     settings_print = _settings_fingerprint(settings)
-    fingerprint = _digest(settings_print, store.get_state("posts.version") or "")
-    listed = store.get_state("feeds.files")
+    state = store.get_states(["posts.version", "feeds.files", "feeds.stamps", "feeds.fingerprint"])
+    fingerprint = _digest(settings_print, state.get("posts.version") or "")
+    listed = state.get("feeds.files")
     previous_files = [Path(p) for p in json.loads(listed)] if listed else []
-    previous = {} if force else _previous_stamps(store)
+    previous = {} if force else _previous_stamps(state.get("feeds.stamps"))
     if (
         not force
-        and store.get_state("feeds.fingerprint") == fingerprint
+        and state.get("feeds.fingerprint") == fingerprint
         and previous_files
         and all(  # every file as the last run left it (not removed, not edited by hand)
             str(p) in previous and previous[str(p)][1] == _file_stamp(p) for p in previous_files
@@ -217,24 +226,25 @@ def publish_feeds(
                 jobs.append((FeedJob(plan, fmt, target), digest))
     needed = list(dict.fromkeys(i for job, _ in jobs for i in job.plan.post_ids))
     entries = entries_for(store, store.get_posts(needed)) if needed else {}
-    results = write_feeds(
-        [job for job, _ in jobs], entries, settings.site, settings.feeds, write_if_changed
-    )
+    write = functools.partial(write_if_changed, sync_folder=False)  # synced once, below
+    results = write_feeds([job for job, _ in jobs], entries, settings.site, settings.feeds, write)
     written: list[Path] = []
     for (job, digest), (was_written, stamp) in zip(jobs, results, strict=True):
         stamps[str(job.target)] = (digest, stamp)
         if was_written:
             written.append(job.target)
             log.debug("wrote feed path=%s", job.target)
+    sync_folders(written)
     unchanged = len(keep) - len(written)
     removed = remove_stale(out, keep)
     for path in removed:
         log.info("removed feed path=%s (its category or tag is gone)", path)
-    store.set_state("feeds.fingerprint", fingerprint)
-    store.set_state("feeds.files", json.dumps(sorted(str(p) for p in keep)))
-    store.set_state(
-        "feeds.stamps",
-        json.dumps({path: [d, *st] for path, (d, st) in sorted(stamps.items())}),
+    store.set_states(
+        {
+            "feeds.fingerprint": fingerprint,
+            "feeds.files": json.dumps(sorted(str(p) for p in keep)),
+            "feeds.stamps": json.dumps({p: [d, *st] for p, (d, st) in sorted(stamps.items())}),
+        }
     )
     log.info(
         "feeds published rendered=%d written=%d unchanged=%d removed=%d",

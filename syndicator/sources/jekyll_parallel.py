@@ -8,6 +8,7 @@ would cost more than it saves. Workers are forked only from a single-threaded pr
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -57,10 +58,12 @@ def map_files(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     size = max(1, len(items) // (workers * 4))
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _shared.update(function=function, items=items)
+    gc.freeze()  # the workers' collections leave inherited objects (and their pages) alone
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             parts = list(pool.map(_run_chunk, bounds))
     finally:
+        gc.unfreeze()
         _shared.clear()
     return [result for part in parts for result in part]

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
-from syndicator.model import Author, Post
+from syndicator.model import Post
 from syndicator.sources import Collection
+from syndicator.store.bulk import CHUNK, chunks, insert_many, select_all
 from syndicator.store.database import Database
+from syndicator.store.post_reads import PostHead, PostReads, post_from_row
 from syndicator.store.schema import post_topics, posts, source_stamps, sources
 
+# CHUNK, chunks, PostHead and post_from_row are imported from here by the other records.
 __all__ = ["CHUNK", "CollectResult", "PostHead", "PostRecords", "chunks", "post_from_row"]
 
 log = logging.getLogger(__name__)
-
-CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +35,9 @@ class CollectResult:
     baseline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PostHead:
-    """What planning feeds needs of a stored post: no body, no rendering; cheap to load."""
-
-    id: str
-    published: datetime
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    origin: str
-    content_hash: str
-
-
-def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _offset_minutes(value: datetime) -> int:
     offset = value.utcoffset()
     return int(offset.total_seconds() // 60) if offset is not None else 0
-
-
-def _with_offset(value: datetime, minutes: int) -> datetime:
-    return value.astimezone(timezone(timedelta(minutes=minutes)))
 
 
 def _post_row(post: Post, now: datetime) -> dict[str, Any]:
@@ -84,27 +63,6 @@ def _post_row(post: Post, now: datetime) -> dict[str, Any]:
         "last_changed": now,
         "removed": None,
     }
-
-
-def post_from_row(row: RowMapping) -> Post:
-    """Rebuild a Post exactly as the source made it, including its UTC offsets."""
-    return Post(
-        id=row["id"],
-        url=row["url"],
-        title=row["title"],
-        published=_with_offset(row["published"], row["published_offset"]),
-        updated=_with_offset(row["updated"], row["updated_offset"]),
-        source=row["source"],
-        body=row["body"],
-        body_format=row["body_format"],
-        excerpt=row["excerpt"],
-        authors=tuple(Author(name, email, url) for name, email, url in row["authors"]),
-        categories=tuple(row["categories"]),
-        tags=tuple(row["tags"]),
-        image=row["image"],
-        language=row["language"],
-        origin=row["origin"],
-    )
 
 
 def _topic_rows(post: Post) -> list[dict[str, str]]:
@@ -135,7 +93,7 @@ class _Writes:
         self.done.clear()
 
 
-class PostRecords:
+class PostRecords(PostReads):
     """Posts, source stamps and source state."""
 
     _db: Database
@@ -228,8 +186,7 @@ class PostRecords:
 
     def _flush(self, conn: Connection, writes: _Writes) -> None:
         """Write the rows gathered so far: posts, their topics, stamps, then sources."""
-        if writes.inserts:
-            conn.execute(posts.insert(), writes.inserts)
+        insert_many(conn, posts, writes.inserts)
         if writes.updates:
             values: dict[str, Any] = {
                 c: sa.bindparam(c) for c in writes.updates[0] if c not in ("_id", "id")
@@ -238,17 +195,14 @@ class PostRecords:
             conn.execute(update, writes.updates)
         for part in chunks(list(writes.topics)):
             conn.execute(post_topics.delete().where(post_topics.c.post_id.in_(part)))
-        topic_rows = [row for rows in writes.topics.values() for row in rows]
-        if topic_rows:
-            conn.execute(post_topics.insert(), topic_rows)
+        insert_many(conn, post_topics, [row for rows in writes.topics.values() for row in rows])
         if writes.stale:
             table = source_stamps
             delete = table.delete().where(
                 table.c.source == sa.bindparam("s"), table.c.origin == sa.bindparam("o")
             )
             conn.execute(delete, [{"s": source, "o": origin} for source, origin in writes.stale])
-        if writes.new_stamps:
-            conn.execute(source_stamps.insert(), writes.new_stamps)
+        insert_many(conn, source_stamps, writes.new_stamps)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in writes.sources:  # upsert wants the same columns in every row
             by_columns.setdefault(tuple(row), []).append(row)
@@ -274,8 +228,8 @@ class PostRecords:
         table = source_stamps
         for part in chunks(names):
             query = sa.select(table.c.source, table.c.origin, table.c.stamp)
-            for row in conn.execute(query.where(table.c.source.in_(part))):
-                found[row.source][row.origin] = row.stamp
+            for source, origin, stamp in select_all(conn, query.where(table.c.source.in_(part))):
+                found[source][origin] = stamp
         return found
 
     @staticmethod
@@ -285,7 +239,8 @@ class PostRecords:
         query = sa.select(posts.c.id, posts.c.origin).where(
             posts.c.source == source, posts.c.removed.is_(None)
         )
-        gone = [r.id for r in conn.execute(query) if r.origin not in seen and r.id not in kept]
+        rows = select_all(conn, query)
+        gone = [post_id for post_id, origin in rows if origin not in seen and post_id not in kept]
         for part in chunks(gone):
             conn.execute(posts.update().where(posts.c.id.in_(part)).values(removed=now))
         return gone
@@ -337,75 +292,3 @@ class PostRecords:
     def set_source_state(self, source: str, state: Mapping[str, Any]) -> None:
         with self._db.write() as conn:
             self._db.upsert(conn, sources, [{"name": source, "state": dict(state)}])
-
-    def posts(
-        self, *, limit: int | None = None, topic: str | None = None, since: datetime | None = None
-    ) -> list[Post]:
-        """Posts not removed, newest first by published; ``topic`` matches a category or tag."""
-        query = sa.select(posts).where(posts.c.removed.is_(None))
-        if topic is not None:
-            query = query.where(
-                sa.exists().where(post_topics.c.post_id == posts.c.id, post_topics.c.topic == topic)
-            )
-        if since is not None:
-            query = query.where(posts.c.published >= since)
-        query = query.order_by(posts.c.published.desc(), posts.c.id).limit(limit)
-        with self._db.read() as conn:
-            return [post_from_row(r) for r in conn.execute(query).mappings()]
-
-    def post_heads(self) -> list[PostHead]:
-        """Every post not removed, without its body, newest first (as :meth:`posts`)."""
-        c = posts.c
-        query = (
-            sa.select(
-                c.id,
-                c.published,
-                c.published_offset,
-                c.categories,
-                c.tags,
-                c.origin,
-                c.content_hash,
-            )
-            .where(posts.c.removed.is_(None))
-            .order_by(posts.c.published.desc(), posts.c.id)
-        )
-        with self._db.read() as conn:
-            return [
-                PostHead(
-                    id=r.id,
-                    published=_with_offset(r.published, r.published_offset),
-                    categories=tuple(r.categories),
-                    tags=tuple(r.tags),
-                    origin=r.origin,
-                    content_hash=r.content_hash,
-                )
-                for r in conn.execute(query)
-            ]
-
-    def get_posts(self, ids: Sequence[str]) -> list[Post]:
-        """The stored posts with these ids (removed ones too), in the order given."""
-        found: dict[str, Post] = {}
-        with self._db.read() as conn:
-            for part in chunks(list(dict.fromkeys(ids))):
-                query = sa.select(posts).where(posts.c.id.in_(part))
-                found.update((r["id"], post_from_row(r)) for r in conn.execute(query).mappings())
-        return [found[i] for i in ids if i in found]
-
-    def topics(self) -> dict[str, set[str]]:
-        """Categories and tags of posts not removed: {"categories": {...}, "tags": {...}}."""
-        query = (
-            sa.select(post_topics.c.kind, post_topics.c.topic)
-            .join(posts, posts.c.id == post_topics.c.post_id)
-            .where(posts.c.removed.is_(None))
-            .distinct()
-        )
-        result: dict[str, set[str]] = {"categories": set(), "tags": set()}
-        with self._db.read() as conn:
-            for row in conn.execute(query):
-                result["categories" if row.kind == "category" else "tags"].add(row.topic)
-        return result
-
-    def post_count(self) -> int:
-        with self._db.read() as conn:
-            query = sa.select(sa.func.count()).select_from(posts).where(posts.c.removed.is_(None))
-            return int(conn.execute(query).scalar_one())

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
+from syndicator.store.bulk import chunks, select_all
 from syndicator.store.database import Database
-from syndicator.store.posts import chunks
 from syndicator.store.schema import kv_state, renders
 
 __all__ = ["StateRecords"]
@@ -24,8 +24,8 @@ class StateRecords:
         with self._db.read() as conn:
             for part in chunks(list(dict.fromkeys(keys))):
                 query = sa.select(renders).where(renders.c.key.in_(part))
-                for row in conn.execute(query):
-                    found[row.key] = (row.content_html, row.summary_html, row.summary_text)
+                for key, content_html, summary_html, summary_text in select_all(conn, query):
+                    found[key] = (content_html, summary_html, summary_text)
         return found
 
     def cache_renders(self, items: Mapping[str, tuple[str, str, str]]) -> None:
@@ -38,10 +38,18 @@ class StateRecords:
                 self._db.upsert(conn, renders, part)
 
     def get_state(self, key: str) -> str | None:
+        return self.get_states([key]).get(key)
+
+    def get_states(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> value of the keys that are set, in one read."""
         with self._db.read() as conn:
-            value = conn.execute(sa.select(kv_state.c.value).where(kv_state.c.key == key)).scalar()
-        return None if value is None else str(value)
+            query = sa.select(kv_state.c.key, kv_state.c.value).where(kv_state.c.key.in_(keys))
+            return {key: str(value) for key, value in select_all(conn, query)}
 
     def set_state(self, key: str, value: str) -> None:
+        self.set_states({key: value})
+
+    def set_states(self, values: Mapping[str, str]) -> None:
+        """Set many keys in one transaction."""
         with self._db.write() as conn:
-            self._db.upsert(conn, kv_state, [{"key": key, "value": value}])
+            self._db.upsert(conn, kv_state, [{"key": k, "value": v} for k, v in values.items()])

@@ -10,7 +10,7 @@ import pytest
 
 from syndicator.errors import RenderError
 from syndicator.model import Entry
-from syndicator.render.files import is_feed_file, remove_stale, write_if_changed
+from syndicator.render.files import is_feed_file, remove_stale, sync_folders, write_if_changed
 
 
 def test_new_file_is_written_readable_by_the_web_server(tmp_path: Path) -> None:
@@ -95,6 +95,24 @@ def test_remove_stale_removes_only_our_files_that_are_not_kept(tmp_path: Path) -
     assert left == sorted(keep_names | set(NOT_OURS))
 
 
+def test_remove_stale_keeps_symlinks_and_kept_paths_given_another_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "feed").mkdir(parents=True)
+    (tmp_path / "elsewhere.xml").write_text("x")
+    (site / "feed" / "linked.xml").symlink_to(tmp_path / "elsewhere.xml")
+    (site / "feed.xml").symlink_to(tmp_path / "elsewhere.xml")
+    for name in ("feed/a.xml", "feed/b.xml", "rss.xml"):
+        (site / name).write_text("x")
+    (tmp_path / "alias").symlink_to(site)  # the folder reached through a link
+    monkeypatch.chdir(tmp_path)
+    removed = remove_stale(Path("alias"), {Path("site/feed/a.xml"), Path("alias/rss.xml")})
+    assert removed == [site.resolve() / "feed" / "b.xml"]
+    assert (site / "feed" / "linked.xml").is_symlink() and (site / "feed.xml").is_symlink()
+    assert (site / "feed" / "a.xml").exists() and (site / "rss.xml").exists()
+
+
 def test_remove_stale_on_an_empty_folder(tmp_path: Path) -> None:
     assert remove_stale(tmp_path / "missing", set()) == []
 
@@ -147,3 +165,13 @@ def test_a_second_run_writes_nothing_and_a_vanished_tag_loses_its_feeds(tmp_path
     removed = remove_stale(tmp_path, keep)
     assert sorted(p.name for p in removed) == ["Agents.json", "Agents.rss.xml", "Agents.xml"]
     assert rewritten == 9  # main, News and LLM feeds: the post's category terms changed
+
+
+def test_folder_sync_can_be_left_for_once_per_folder(tmp_path: Path) -> None:
+    paths = [tmp_path / "feed" / f"{name}.xml" for name in ("a", "b")] + [tmp_path / "feed.xml"]
+    for path in paths:
+        assert write_if_changed(path, b"<feed/>", sync_folder=False) is True
+        assert write_if_changed(path, b"<feed/>", sync_folder=False) is False
+    sync_folders(paths)
+    assert [path.read_bytes() for path in paths] == [b"<feed/>"] * 3
+    assert not [p for p in tmp_path.rglob(".*.tmp")]  # no temp file left behind
