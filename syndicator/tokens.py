@@ -8,6 +8,7 @@ all verify, so a key can be rotated without breaking links already sent.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import hmac
 import json
 from collections.abc import Sequence
@@ -90,11 +91,13 @@ class TokenSigner:
             for purpose in PURPOSES
         }
         self._signers = {p: s.make_signer() for p, s in self._serializers.items()}
-        # The signer and its key per purpose, derived once: what TimestampSigner.sign derives.
-        self._keys: dict[str, tuple[TimestampSigner, bytes]] = {}
+        # The signer and its keyed HMAC-SHA1 per purpose, made once: what TimestampSigner.sign
+        # derives. Each token copies the keyed state: hmac.digest() would release the GIL on
+        # every call, and a sender's other thread then holds it for up to 5 ms each time.
+        self._keys: dict[str, tuple[TimestampSigner, Any]] = {}
         for purpose, signer in self._signers.items():
             assert isinstance(signer, TimestampSigner)
-            self._keys[purpose] = (signer, signer.derive_key())
+            self._keys[purpose] = (signer, hmac.new(signer.derive_key(), digestmod=hashlib.sha1))
         self._stamp_second = -1
         self._stamp = b""
 
@@ -125,9 +128,11 @@ class TokenSigner:
             text = f'{{"{_SUBSCRIBER}":{int(subscriber_id)}}}'  # the same JSON, made faster
         # What URLSafeTimedSerializer.dumps makes, minus its zlib attempt (never shorter here):
         # payload.timestamp.signature, HMAC-SHA1 under the purpose's derived key.
-        signer, key = signing
+        signer, keyed = signing
         signed = _b64(text.encode("utf-8")) + self._timestamp(signer.get_timestamp())
-        return (signed + b"." + _b64(hmac.digest(key, signed, "sha1"))).decode("ascii")
+        mac = keyed.copy()
+        mac.update(signed)
+        return (signed + b"." + _b64(mac.digest())).decode("ascii")
 
     def read(self, token: str, purpose: str, max_age: float | None = None) -> dict[str, Any]:
         """The payload as ``{"subscriber_id": id, **extra}``; TokenError when not genuine."""

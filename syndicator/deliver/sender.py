@@ -3,9 +3,10 @@
 A crash leaves claimed rows in ``sending``; a later run takes each such batch over as the same
 group of rows once it is older than ``stale_after``, so at most the one batch that was in
 flight goes out twice, and never with a provider that honours idempotency keys (Resend's key is
-derived from the group). While one batch is on the wire and being recorded, the next one is
-claimed and rendered; a batch is recorded before the next is sent, so only one is ever
-sent-but-unrecorded.
+derived from the group). While one batch is on the wire (in a send thread), the next one is
+claimed and rendered; the main thread records a batch's answers before the next is sent, so
+only one is ever sent-but-unrecorded. All store work stays on the main thread: SQLite calls
+release the GIL, and a busy second thread would keep it for up to 5 ms at every such call.
 """
 
 from __future__ import annotations
@@ -186,18 +187,24 @@ class _Sender:
             )
         return _Batch(messages, claim.skipped)
 
-    def send(self, batch: _Batch) -> _Outcome:
-        """Hand the batch over and record every answer before the next batch may go out."""
+    def send(self, batch: _Batch) -> list[Receipt] | DeliveryError:
+        """Hand the batch over (in the send thread: no store work, which would pass the GIL
+        back and forth with the thread preparing the next batch)."""
         try:
-            receipts = self.backend.send_batch(batch.messages) if batch.messages else []
+            return self.backend.send_batch(batch.messages) if batch.messages else []
         except DeliveryError as exc:
+            return exc
+
+    def record(self, batch: _Batch, sent: list[Receipt] | DeliveryError) -> _Outcome:
+        """Record every answer; the next batch goes out only after this."""
+        if isinstance(sent, DeliveryError):
             # The provider did not take the batch as a whole: the rows go back to pending
             # without using up an attempt (an outage or a wrong key is not the reader's fault).
-            released = self.release(batch, str(exc))
-            log.error("delivery stopped fatal=%s reason=%s", exc.fatal, exc)
-            return _Outcome([], released, _explain(exc), batch.skipped)
-        self.store.record_receipts(receipts, self.now())
-        return _Outcome(receipts, skipped=batch.skipped)
+            released = self.release(batch, str(sent))
+            log.error("delivery stopped fatal=%s reason=%s", sent.fatal, sent)
+            return _Outcome([], released, _explain(sent), batch.skipped)
+        self.store.record_receipts(sent, self.now())
+        return _Outcome(sent, skipped=batch.skipped)
 
     def release(self, batch: _Batch, error: str) -> int:
         return self.store.release_deliveries([m.delivery_id for m in batch.messages], error=error)
@@ -247,12 +254,13 @@ def deliver_pending(
     size = claim_size or settings.mail.batch_size or min(backend.max_batch, CLAIM_SIZE)
     total = store.pending_count()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send")
-    in_flight: Future[_Outcome] | None = None
+    in_flight: tuple[_Batch, Future[list[Receipt] | DeliveryError]] | None = None
 
     def settle() -> None:
         nonlocal in_flight
         if in_flight is not None:
-            outcome, in_flight = in_flight.result(), None
+            (sent_batch, answer), in_flight = in_flight, None
+            outcome = sender.record(sent_batch, answer.result())
             _tally(report, outcome)
             if progress:
                 done = report.sent + sum(report.failed.values()) + sum(report.skipped.values())
@@ -282,7 +290,7 @@ def deliver_pending(
                 report.skipped.update(batch.skipped)
                 report.retried += sender.release(batch, report.stopped)
                 break
-            in_flight = pool.submit(sender.send, batch)
+            in_flight = (batch, pool.submit(sender.send, batch))
         settle()
     finally:
         pool.shutdown(wait=True)

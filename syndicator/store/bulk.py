@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from syndicator.store.schema import UTCDateTime
 
-__all__ = ["CHUNK", "chunks", "insert_many", "select_all", "utc_from_text"]
+__all__ = ["CHUNK", "chunks", "insert_many", "select_all", "update_many", "utc_from_text"]
 
 CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 _T = TypeVar("_T")
@@ -157,3 +157,62 @@ def select_all(conn: Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]
                 result.append(tuple(values))
             return result
     return [tuple(row) for row in conn.execute(query)]
+
+
+def _bind_converter(kind: sa.types.TypeEngine[Any]) -> _Convert | None:
+    """How the fast path converts a bound value of this type; None: as it is."""
+    if isinstance(kind, UTCDateTime):
+        return _utc_text
+    if type(kind) in (sa.String, sa.Text, sa.Integer, sa.types.NullType):
+        return None
+    raise _NotConvertible
+
+
+@lru_cache(maxsize=16)
+def _statement_plan(
+    statement: sa.Update, dialect: sa.Dialect
+) -> tuple[str, tuple[str, ...], dict[str, Any], dict[str, _Convert]]:
+    """(SQL, bound names in parameter order, their fixed values, converters by name)."""
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ())
+    converters: dict[str, _Convert] = {}
+    for name in order:
+        function = _bind_converter(compiled.binds[name].type)
+        if function is not None:
+            converters[name] = function
+    return str(compiled), order, dict(compiled.params), converters
+
+
+def update_many(conn: Connection, statement: sa.Update, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``conn.execute(statement, rows)``, as one driver executemany on SQLite.
+
+    Every row gives the statement's per-row bind parameters (the same keys in every row);
+    the statement's own values are bound as SQLAlchemy binds them.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        try:
+            sql, order, fixed, converters = _statement_plan(statement, conn.dialect)
+            keys = set(rows[0])
+            if not keys <= set(order):
+                raise _NotConvertible
+            # Values the same for every row are converted once.
+            base = [fixed[name] for name in order]
+            for index, name in enumerate(order):
+                if name in converters and name not in keys:
+                    base[index] = converters[name](base[index])
+            slots = [(name, order.index(name), converters.get(name)) for name in keys]
+            values: list[tuple[Any, ...]] = []
+            for row in rows:
+                params = base.copy()
+                for name, index, convert in slots:
+                    value = row[name]
+                    params[index] = convert(value) if convert is not None else value
+                values.append(tuple(params))
+        except (_NotConvertible, KeyError):
+            pass  # SQLAlchemy checks and reports what the fast path does not take
+        else:
+            conn.exec_driver_sql(sql, values)
+            return
+    conn.execute(statement, rows)

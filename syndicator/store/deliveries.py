@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from syndicator.model import Delivery, DeliveryStatus, Receipt
+from syndicator.store.bulk import chunks, update_many
 from syndicator.store.database import Database
-from syndicator.store.posts import chunks
 from syndicator.store.schema import deliveries, suppressions
 
 __all__ = ["DeliveryRecords", "claim_statement"]
@@ -50,6 +50,21 @@ def _delivery(row: Row[Any]) -> Delivery:
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failure: 1, 2, 4, ... minutes, at most 6 h."""
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+# One statement for every batch of sent rows (compiled once); a row already settled stays.
+_MARK_SENT = (
+    deliveries.update()
+    .where(deliveries.c.id == sa.bindparam("_id"), sa.or_(_IS_PENDING, _IS_SENDING))
+    .values(
+        status=DeliveryStatus.SENT.value,
+        attempts=deliveries.c.attempts + 1,
+        provider_id=sa.bindparam("provider_id"),
+        sent_at=sa.bindparam("sent_at"),
+        error=None,
+        worker=None,
+    )
+)
 
 
 def claim_statement(
@@ -131,24 +146,14 @@ class DeliveryRecords:
         if not receipts:
             return
         open_states = (_PENDING, _SENDING)
-        still_open = sa.or_(_IS_PENDING, _IS_SENDING)  # literal: executemany takes no IN list
         # Sent rows (almost all of them) need no read first: attempts counts up in SQL.
-        sent = [{"_id": r.delivery_id, "provider_id": r.provider_id} for r in receipts if r.ok]
+        sent = [
+            {"_id": r.delivery_id, "provider_id": r.provider_id, "sent_at": now}
+            for r in receipts
+            if r.ok
+        ]
         with self._db.write() as conn:
-            if sent:
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == sa.bindparam("_id"), still_open)
-                    .values(
-                        status=DeliveryStatus.SENT.value,
-                        attempts=deliveries.c.attempts + 1,
-                        provider_id=sa.bindparam("provider_id"),
-                        sent_at=now,
-                        error=None,
-                        worker=None,
-                    ),
-                    sent,
-                )
+            update_many(conn, _MARK_SENT, sent)
             current: dict[str, Any] = {}
             unsent = [r.delivery_id for r in receipts if not r.ok]
             for part in chunks(unsent):

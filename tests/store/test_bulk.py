@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from syndicator.errors import StoreError
 from syndicator.store import Store
-from syndicator.store.bulk import insert_many, select_all
+from syndicator.store.bulk import insert_many, select_all, update_many
 from syndicator.store.database import Database
 from syndicator.store.schema import post_topics, posts, source_stamps, sources
 from tests.store.samples import NOW, collect, make_post
@@ -147,3 +147,59 @@ def test_a_collection_stores_the_same_rows_on_either_path(tmp_path: Path) -> Non
                 conn.execute(table.insert(), rows[table.name])
     for table in ("posts", "post_topics", "source_stamps", "sources"):
         assert _dump(fast_path, table) == _dump(reference_path, table)
+
+
+def test_fast_update_stores_what_sqlalchemy_stores(
+    two_databases: tuple[Database, Database],
+) -> None:
+    """update_many of the sender's statement for sent rows, against SQLAlchemy's executemany."""
+    from syndicator.store.deliveries import _MARK_SENT
+    from syndicator.store.schema import deliveries, editions
+
+    sent_at = datetime(2026, 1, 21, 12, 0, 0, 123456, tzinfo=KST)
+    rows = [
+        {"_id": f"d{n}", "provider_id": None if n == 3 else f"pm-{n}", "sent_at": sent_at}
+        for n in range(6)
+        if n != 4  # d4 stays as it was
+    ]
+    for database in two_databases:
+        with database.write() as conn:
+            conn.execute(
+                editions.insert(),
+                [
+                    {
+                        "id": 1,
+                        "newsletter": "w",
+                        "number": 1,
+                        "subject": "s",
+                        "html": "",
+                        "created": NOW,
+                    }
+                ],
+            )
+            conn.execute(
+                deliveries.insert(),
+                [
+                    {
+                        "id": f"d{n}",
+                        "edition_id": 1,
+                        "subscriber_id": n,
+                        "email": f"r{n}@example.org",
+                        "variant": "ko",
+                        "status": "sent" if n == 5 else ("pending" if n % 2 else "sending"),
+                        "attempts": n,
+                        "worker": "w/1",
+                        "error": "earlier",
+                    }
+                    for n in range(6)
+                ],
+            )
+    fast, reference = two_databases
+    with fast.write() as conn:
+        update_many(conn, _MARK_SENT, rows)
+    with reference.write() as conn:
+        conn.execute(_MARK_SENT, rows)
+    fast_rows = _dump(Path(str(fast.engine.url.database)), "deliveries")
+    assert fast_rows == _dump(Path(str(reference.engine.url.database)), "deliveries")
+    by_id = {row[0]: row for row in fast_rows}
+    assert by_id["d0"][5] == "sent" and by_id["d4"][5] == "sending" and by_id["d5"][6] == 5
