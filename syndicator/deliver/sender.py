@@ -271,11 +271,12 @@ def deliver_pending(
     def next_claim() -> Claim:
         nonlocal total, recovering
         if recovering:
-            stale = store.reclaim_stale_batch(now() - stale_after, sender.tag(), now(), edition_id)
+            tag, when = sender.tag(), now()
+            stale = store.reclaim_stale_batch(when - stale_after, tag, when, edition_id)
             if stale:
                 report.taken_over += len(stale)
                 total += len(stale)
-                return store.recipients(stale)
+                return store.recipients(tag, when)
             recovering = False
         return sender.claim(size)
 

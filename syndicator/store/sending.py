@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from syndicator.model import Delivery, DeliveryStatus, Recipient, SubscriberStatus
+from syndicator.model import DeliveryStatus, Recipient, SubscriberStatus
+from syndicator.store.bulk import chunks
 from syndicator.store.database import Database
 from syndicator.store.deliveries import claim_statement
-from syndicator.store.posts import chunks
 from syndicator.store.schema import deliveries, editions, subscribers, subscriptions, suppressions
 
 __all__ = ["SKIP_REMOVED", "SKIP_SUPPRESSED", "SKIP_UNSUBSCRIBED", "Claim", "SendingRecords"]
@@ -32,8 +31,6 @@ SKIP_REMOVED = "subscriber removed"
 SKIP_UNSUBSCRIBED = "unsubscribed before sending"
 _ACTIVE = SubscriberStatus.ACTIVE.value
 _SUPPRESSED = DeliveryStatus.SUPPRESSED.value
-
-Row = tuple[str, int, int, str, str]  # delivery id, edition id, subscriber id, email, variant
 
 
 @dataclass
@@ -56,66 +53,77 @@ class SendingRecords:
         self, limit: int, worker: str, now: datetime, edition_id: int | None = None
     ) -> Claim:
         """Claim up to ``limit`` due pending rows, as ``claim_deliveries`` does, with readers."""
-        claim = claim_statement(self._db, limit, worker, now, edition_id).returning(
-            deliveries.c.id,
-            deliveries.c.edition_id,
-            deliveries.c.subscriber_id,
-            deliveries.c.email,
-            deliveries.c.variant,
-        )
         with self._db.write() as conn:
-            rows: list[Row] = [tuple(r) for r in conn.execute(claim)]
-            found = _recipients(conn, rows)
-        log.debug("deliveries claimed worker=%s count=%d", worker, len(rows))
+            conn.execute(claim_statement(self._db, limit, worker, now, edition_id))
+            found = _recipients(conn, worker, now)
+        log.debug("deliveries claimed worker=%s count=%d", worker, len(found))
         return found
 
-    def recipients(self, batch: Sequence[Delivery]) -> Claim:
-        """Readers for rows already claimed (a stale batch taken over), settling as a claim does."""
-        rows = [(d.id, d.edition_id, d.subscriber_id, d.email, d.variant) for d in batch]
+    def recipients(self, worker: str, claimed_at: datetime) -> Claim:
+        """The rows ``worker`` claimed at ``claimed_at`` (a stale batch it took over), with
+        readers, settling as a claim does."""
         with self._db.write() as conn:
-            return _recipients(conn, rows)
+            return _recipients(conn, worker, claimed_at)
 
 
-def _recipients(conn: Connection, rows: list[Row]) -> Claim:
+# The rows of one claim with their readers, in claim order: one statement of fixed shape
+# (no IN list to expand per batch), found through ix_deliveries_sending by claim time.
+_CLAIMED = (
+    sa.select(
+        deliveries.c.id,
+        deliveries.c.edition_id,
+        deliveries.c.subscriber_id,
+        deliveries.c.email,
+        deliveries.c.variant,
+        subscribers.c.id,
+        subscribers.c.name,
+        subscribers.c.status,
+        subscriptions.c.subscriber_id,
+    )
+    .select_from(
+        deliveries.join(editions, editions.c.id == deliveries.c.edition_id)
+        .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .outerjoin(
+            subscriptions,
+            sa.and_(
+                subscriptions.c.subscriber_id == deliveries.c.subscriber_id,
+                subscriptions.c.newsletter == editions.c.newsletter,
+            ),
+        )
+    )
+    .where(
+        deliveries.c.status == sa.literal_column(f"'{DeliveryStatus.SENDING.value}'"),
+        deliveries.c.claimed_at == sa.bindparam("claimed_at"),
+        deliveries.c.worker == sa.bindparam("worker"),
+    )
+    .order_by(deliveries.c.edition_id, deliveries.c.subscriber_id)
+)
+
+
+def _recipients(conn: Connection, worker: str, claimed_at: datetime) -> Claim:
     claim = Claim()
+    rows = conn.execute(_CLAIMED, {"worker": worker, "claimed_at": claimed_at}).all()
     if not rows:
         return claim
-    rows.sort(key=lambda r: (r[1], r[2]))  # claim order: edition, then subscriber
-    reader_ids = sorted({r[2] for r in rows})
-    query = sa.select(editions.c.id, editions.c.newsletter).where(
-        editions.c.id.in_(sorted({r[1] for r in rows}))
-    )
-    newsletters: dict[int, str] = {i: n for i, n in conn.execute(query)}
-    readers: dict[int, tuple[str, str]] = {}
-    subscribed: set[tuple[int, str]] = set()
-    for part in chunks(reader_ids):
-        people = sa.select(subscribers.c.id, subscribers.c.name, subscribers.c.status)
-        readers.update(
-            (i, (name, status))
-            for i, name, status in conn.execute(people.where(subscribers.c.id.in_(part)))
-        )
-        subs = sa.select(subscriptions.c.subscriber_id, subscriptions.c.newsletter)
-        subscribed.update(
-            (i, n) for i, n in conn.execute(subs.where(subscriptions.c.subscriber_id.in_(part)))
-        )
+    # Suppression keys are lower-cased by Python (SQLite's lower() knows ASCII only).
     blocked: set[str] = set()
     for keys in chunks(sorted({r[3].strip().lower() for r in rows})):
         blocked.update(
-            conn.execute(sa.select(suppressions.c.email).where(suppressions.c.email.in_(keys)))
-            .scalars()
+            conn.execute(
+                sa.select(suppressions.c.email).where(suppressions.c.email.in_(keys))
+            ).scalars()
         )
     settled: list[dict[str, str]] = []
-    for delivery_id, edition_id, reader_id, email, variant in rows:
-        reader = readers.get(reader_id)
-        if email.strip().lower() in blocked:
+    for delivery_id, edition_id, reader_id, email, variant, found, name, status, member in rows:
+        if blocked and email.strip().lower() in blocked:
             reason = SKIP_SUPPRESSED
-        elif reader is None:
+        elif found is None:
             reason = SKIP_REMOVED
-        elif reader[1] != _ACTIVE or (reader_id, newsletters.get(edition_id)) not in subscribed:
+        elif status != _ACTIVE or member is None:
             reason = SKIP_UNSUBSCRIBED
         else:
             claim.recipients.append(
-                Recipient(delivery_id, edition_id, variant, reader_id, email, reader[0])
+                Recipient(delivery_id, edition_id, variant, reader_id, email, name)
             )
             continue
         claim.skipped[reason] += 1

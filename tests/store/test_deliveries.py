@@ -174,6 +174,7 @@ def test_claims_and_counts_use_the_partial_indexes(store: Store) -> None:
     sa.event.listen(engine, "before_cursor_execute", capture)
     try:
         store.claim_deliveries(5, "w1", NOW)
+        store.claim_recipients(5, "w3", NOW)
         store.pending_count()
         store.reclaim_stale_batch(NOW + timedelta(hours=1), "w2", NOW)
     finally:
@@ -182,6 +183,7 @@ def test_claims_and_counts_use_the_partial_indexes(store: Store) -> None:
         "UPDATE deliveries SET status": ("'pending'", "ix_deliveries_pending"),
         "SELECT count(*)": ("'pending'", "ix_deliveries_pending"),
         "SELECT deliveries.worker": ("'sending'", "ix_deliveries_sending"),
+        "SELECT deliveries.id, deliveries.edition_id": ("'sending'", "ix_deliveries_sending"),
     }
     checked = set()
     with engine.connect() as conn:
