@@ -191,6 +191,8 @@ def test_claims_and_counts_use_the_partial_indexes(store: Store) -> None:
             for start, (status, index) in wanted.items():
                 if not statement.startswith(start):
                     continue
+                if start.startswith("UPDATE") and "claimed_at" not in statement:
+                    continue  # rows settled unsent by their id, not a claim
                 assert f"deliveries.status = {status}" in statement, statement
                 if store._db.is_sqlite:
                     plan = " ".join(
