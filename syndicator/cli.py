@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -274,7 +277,19 @@ def _configure_logging(args: argparse.Namespace) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+@functools.cache
+def _freeze_at_exit() -> None:
+    """Skip the last garbage collections at exit (once per process).
+
+    They walk every object still alive (SQLAlchemy's, the renderers', the posts): ≈ 0.06-0.1 s
+    of a 0.8 s `feeds` run, to free memory the OS takes back anyway. Commands close their
+    stores and files themselves; logging's own exit handler, registered earlier, still runs.
+    """
+    atexit.register(gc.freeze)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _freeze_at_exit()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config is None and args.command != "init":

@@ -102,6 +102,7 @@ class MailSettings:
     api_key: str = field(default="", repr=False)
     rate: float = 0.0
     batch_size: int = 0  # 0 = the provider's maximum
+    workers: int = 0  # sender processes; 0 = one per core (at most 4) for large sends
     list_unsubscribe_mailto: str = ""
     smtp_host: str = "localhost"
     smtp_port: int = 587
@@ -274,6 +275,7 @@ def _mail(table: Table, root: Path, env: Mapping[str, str]) -> MailSettings:
         api_key=env.get("SYNDICATOR_MAIL_API_KEY", ""),
         rate=table.convert("rate", 0.0, non_negative),
         batch_size=table.convert("batch_size", 0, lambda v: int(non_negative(v))),
+        workers=table.convert("workers", 0, lambda v: int(non_negative(v))),
         list_unsubscribe_mailto=table.get("list_unsubscribe_mailto", str, ""),
         smtp_host=table.get("host", str, "localhost"),
         smtp_port=table.convert("port", 587, positive_int),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from syndicator.config import NewsletterSettings, Settings
 from syndicator.deliver import open_backend
+from syndicator.deliver.parallel import deliver_in_processes, sender_processes
 from syndicator.deliver.sender import DeliveryReport, deliver_pending
 from syndicator.editions import Candidate, due, make_edition, next_edition
 from syndicator.errors import ConfigError, SyndicatorError
@@ -46,18 +47,27 @@ def deliver(
     edition_id: int | None = None,
 ) -> DeliveryReport:
     """Send pending deliveries through the configured backend, with progress on a terminal."""
-    if store.pending_count() == 0:
+    pending = store.pending_count()
+    if pending == 0:
         return DeliveryReport()
     _require_key(settings)
-    backend = open_backend(settings.mail)
+    processes = sender_processes(settings, pending)
     bar = Bar("sending", enabled=not quiet)
     try:
-        report = deliver_pending(
-            settings, store, backend, clock, edition_id=edition_id, progress=bar.update
-        )
+        if processes > 1:
+            report = deliver_in_processes(
+                settings, store, clock, processes, edition_id=edition_id, progress=bar.update
+            )
+        else:
+            backend = open_backend(settings.mail)
+            try:
+                report = deliver_pending(
+                    settings, store, backend, clock, edition_id=edition_id, progress=bar.update
+                )
+            finally:
+                backend.close()
     finally:
         bar.close()
-        backend.close()
     if not quiet:
         print(report.summary())
         if report.stopped:

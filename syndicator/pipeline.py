@@ -6,9 +6,7 @@ sends by itself.
 
 from __future__ import annotations
 
-import atexit
 import functools
-import gc
 import hashlib
 import json
 import logging
@@ -39,11 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# At exit, Python's last garbage collections walk every object still alive (SQLAlchemy's, the
-# renderers', the posts): ≈ 0.06-0.1 s of a 0.8 s `feeds` run, to free memory the OS takes
-# back anyway. Frozen objects are skipped; atexit handlers registered before this one (logging
-# flushes its handlers) still run, and every store is closed by its caller before exit.
-atexit.register(gc.freeze)
 
 
 @dataclass(frozen=True, slots=True)

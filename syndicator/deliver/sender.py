@@ -66,6 +66,7 @@ class DeliveryReport:
     stopped: str = ""  # why sending stopped early (a wrong key, an outage)
     taken_over: int = 0  # rows re-sent from batches a crashed sender left in flight
     skipped: Counter[str] = field(default_factory=Counter)  # settled unsent: unsubscribed, ...
+    shares: tuple[int, ...] = ()  # rows settled by each sender process, when there were several
 
     @property
     def ok(self) -> bool:
