@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from syndicator import config  # noqa: E402
+from syndicator.deliver.parallel import AUTO_FROM  # noqa: E402
 from syndicator.editions import make_edition  # noqa: E402
 from syndicator.pipeline import collect  # noqa: E402
 from syndicator.store import Store  # noqa: E402
@@ -139,19 +141,47 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _send(path: Path, env: dict[str, str]) -> tuple[float, int, float]:
-    """Run `syndicator send weekly` in its own process: (wall s, peak RSS bytes, CPU s)."""
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` and its descendants (forked senders share pages)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as handle:
+                total += next(int(x.split()[1]) for x in handle if x.startswith("Pss:"))
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as handle:
+                stack.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError, StopIteration):
+            continue
+    return total
+
+
+def _send(path: Path, env: dict[str, str]) -> tuple[float, int, float, int]:
+    """Run `syndicator send weekly` in its own process: (wall s, peak RSS bytes of its largest
+    process, CPU s of it and its sender processes, peak PSS bytes of the whole tree)."""
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "syndicator", "send", "weekly", "--config", str(path)],
         cwd=ROOT,
         env={**os.environ, **env},
     )
+    peak = [0]
+    finished = threading.Event()
+
+    def sample() -> None:  # every 0.2 s: each sample walks the page tables (~2 ms)
+        while not finished.wait(0.2):
+            peak[0] = max(peak[0], _tree_pss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.monotonic() - started
+    finished.set()
+    sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sender failed with status {status}")
-    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss * 1024, cpu, peak[0] * 1024
 
 
 def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
@@ -176,7 +206,7 @@ def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
         mail = f"batch_size = {batch}" if batch else ""
         path = _prepare(root, "postmark", mail, count, env)
         provider_cpu = _cpu_seconds(fake.pid)
-        elapsed, rss, cpu = _send(path, env)
+        elapsed, rss, cpu, tree = _send(path, env)
         provider_cpu = _cpu_seconds(fake.pid) - provider_cpu
         with urllib.request.urlopen(f"{url}/_fake/stats") as answer:
             stats = json.loads(answer.read())
@@ -188,6 +218,7 @@ def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
         "accepted": stats["accepted"],
         "seconds": elapsed,
         "rss": rss,
+        "tree": tree,
         "cpu": cpu,
         "provider_cpu": provider_cpu,
     }
@@ -195,7 +226,10 @@ def _postmark(root: Path, count: int, batch: int) -> dict[str, float]:
 
 def _smtp(root: Path, count: int, connections: int, workers: int) -> dict[str, Any]:
     port = _free_port()
-    per_worker = -(-connections // workers)  # spread the sender's connections evenly
+    # Spread the senders' connections evenly: `send` forks one sender process per core (at
+    # most 4) from AUTO_FROM messages on, each with its own `connections`.
+    senders = min(os.cpu_count() or 1, 4) if count >= AUTO_FROM else 1
+    per_worker = -(-connections * senders // workers)
     sink = subprocess.Popen(
         [
             *(sys.executable, str(ROOT / "bench" / "smtpsink.py"), str(port)),
@@ -209,7 +243,7 @@ def _smtp(root: Path, count: int, connections: int, workers: int) -> dict[str, A
     env = {"SYNDICATOR_SECRET_KEY": "bench-secret"}
     mail = f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\nconnections = {connections}\n'
     path = _prepare(root, "smtp", mail, count, env)
-    elapsed, rss, cpu = _send(path, env)
+    elapsed, rss, cpu, tree = _send(path, env)
     out, _ = sink.communicate("")
     totals = json.loads(out)
     assert totals["accepted"] == count, out
@@ -217,6 +251,7 @@ def _smtp(root: Path, count: int, connections: int, workers: int) -> dict[str, A
         "accepted": totals["accepted"],
         "seconds": elapsed,
         "rss": rss,
+        "tree": tree,
         "cpu": cpu,
         "provider_cpu": totals["cpu"],  # includes the idle wait while the store was prepared
         "provider_seconds": totals["last"] - totals["first"],
@@ -229,7 +264,8 @@ def _print(name: str, figures: dict[str, Any]) -> None:
     line = (
         f"{name}: {int(figures['accepted'])} accepted in {figures['seconds']:.1f} s "
         f"(whole CLI process) = {rate:,.0f} messages/s; sender peak RSS "
-        f"{figures['rss'] / 2**20:.0f} MB; CPU s: sender {figures['cpu']:.1f}, "
+        f"{figures['rss'] / 2**20:.0f} MB (largest process), peak PSS of its process tree "
+        f"{figures['tree'] / 2**20:.0f} MB; CPU s: sender {figures['cpu']:.1f}, "
         f"provider {figures['provider_cpu']:.1f}"
     )
     if "provider_seconds" in figures:
