@@ -277,7 +277,7 @@ def deliver_pending(
             if stale:
                 report.taken_over += len(stale)
                 total += len(stale)
-                return store.recipients(tag, when)
+                return store.recipients(stale, tag, when)
             recovering = False
         return sender.claim(size)
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from syndicator.model import DeliveryStatus, Recipient, SubscriberStatus
+from syndicator.model import Delivery, DeliveryStatus, Recipient, SubscriberStatus
 from syndicator.store.bulk import chunks
 from syndicator.store.database import Database
 from syndicator.store.deliveries import claim_statement
@@ -53,17 +54,18 @@ class SendingRecords:
         self, limit: int, worker: str, now: datetime, edition_id: int | None = None
     ) -> Claim:
         """Claim up to ``limit`` due pending rows, as ``claim_deliveries`` does, with readers."""
+        claim = claim_statement(self._db, limit, worker, now, edition_id)
         with self._db.write() as conn:
-            conn.execute(claim_statement(self._db, limit, worker, now, edition_id))
-            found = _recipients(conn, worker, now)
+            ids = set(conn.execute(claim.returning(deliveries.c.id)).scalars())
+            found = _recipients(conn, worker, now, ids)
         log.debug("deliveries claimed worker=%s count=%d", worker, len(found))
         return found
 
-    def recipients(self, worker: str, claimed_at: datetime) -> Claim:
-        """The rows ``worker`` claimed at ``claimed_at`` (a stale batch it took over), with
-        readers, settling as a claim does."""
+    def recipients(self, batch: Sequence[Delivery], worker: str, claimed_at: datetime) -> Claim:
+        """Readers for ``batch``, rows ``worker`` claimed at ``claimed_at`` (a stale batch it
+        took over), settling as a claim does."""
         with self._db.write() as conn:
-            return _recipients(conn, worker, claimed_at)
+            return _recipients(conn, worker, claimed_at, {d.id for d in batch})
 
 
 # The rows of one claim with their readers, in claim order: one statement of fixed shape
@@ -100,11 +102,14 @@ _CLAIMED = (
 )
 
 
-def _recipients(conn: Connection, worker: str, claimed_at: datetime) -> Claim:
+def _recipients(conn: Connection, worker: str, claimed_at: datetime, ids: set[str]) -> Claim:
+    """The claimed rows ``ids`` with their readers (the same worker tag and time may have
+    claimed before: only these rows count)."""
     claim = Claim()
-    rows = conn.execute(_CLAIMED, {"worker": worker, "claimed_at": claimed_at}).all()
-    if not rows:
+    if not ids:
         return claim
+    found = conn.execute(_CLAIMED, {"worker": worker, "claimed_at": claimed_at})
+    rows = [row for row in found if row[0] in ids]
     # Suppression keys are lower-cased by Python (SQLite's lower() knows ASCII only).
     blocked: set[str] = set()
     for keys in chunks(sorted({r[3].strip().lower() for r in rows})):

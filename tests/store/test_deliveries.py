@@ -12,6 +12,7 @@ from pathlib import Path
 
 from syndicator.model import DeliveryStatus, Edition, Receipt
 from syndicator.store import Store
+from syndicator.store.schema import subscribers, subscriptions
 from tests.store import workers
 from tests.store.samples import NOW
 
@@ -135,6 +136,58 @@ def test_threads_claiming_concurrently_never_share_a_row(
     every = [i for ids in got for i in ids]
     assert len(every) == len(set(every)) == 600
     assert sum(1 for ids in got if ids) > 1  # they really ran side by side
+
+
+def test_recipient_claims_never_share_a_row_even_with_one_tag_and_time(
+    store: Store, open_store: Callable[[], Store]
+) -> None:
+    """claim_recipients finds its rows by tag and time: a claimer reusing both must still get
+    only the rows each claim took (the sender's tags are unique, other callers' may not be)."""
+    edition = _edition(store, 300)
+    with store._db.write() as conn:  # readers for every row, so none is settled unsent
+        add = [
+            {
+                "id": n + 1,
+                "email": f"r{n}@example.com",
+                "email_key": f"r{n}@example.com",
+                "name": "",
+                "status": "active",
+                "created": NOW,
+                "status_changed": NOW,
+            }
+            for n in range(300)
+        ]
+        conn.execute(subscribers.insert(), add)
+        conn.execute(
+            subscriptions.insert(),
+            [
+                {
+                    "subscriber_id": n + 1,
+                    "newsletter": edition.newsletter,
+                    "topics": [],
+                    "frequency": "weekly",
+                }
+                for n in range(300)
+            ],
+        )
+    stores = [open_store() for _ in range(3)]
+    got: list[list[str]] = [[] for _ in stores]
+    barrier = threading.Barrier(len(stores))
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        while batch := stores[index].claim_recipients(20, f"t{index}", NOW).recipients:
+            got[index] += [r.delivery_id for r in batch]
+            time.sleep(0.002)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for ids in got for i in ids]
+    assert len(every) == len(set(every)) == 300
+    assert store.delivery_counts(edition.id)["sending"] == 300
 
 
 def test_processes_claiming_concurrently_never_share_a_row(
