@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import tree_pss_kb  # noqa: E402  (bench/, first on sys.path)
+
 from syndicator import config  # noqa: E402
 from syndicator.deliver.parallel import AUTO_FROM  # noqa: E402
 from syndicator.editions import make_edition  # noqa: E402
@@ -141,21 +143,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """Proportional set size of ``pid`` and its descendants (forked senders share pages)."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as handle:
-                total += next(int(x.split()[1]) for x in handle if x.startswith("Pss:"))
-            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as handle:
-                stack.extend(int(child) for child in handle.read().split())
-        except (OSError, ValueError, StopIteration):
-            continue
-    return total
-
-
 def _send(path: Path, env: dict[str, str]) -> tuple[float, int, float, int]:
     """Run `syndicator send weekly` in its own process: (wall s, peak RSS bytes of its largest
     process, CPU s of it and its sender processes, peak PSS bytes of the whole tree)."""
@@ -170,7 +157,7 @@ def _send(path: Path, env: dict[str, str]) -> tuple[float, int, float, int]:
 
     def sample() -> None:  # every 0.2 s: each sample walks the page tables (~2 ms)
         while not finished.wait(0.2):
-            peak[0] = max(peak[0], _tree_pss_kb(process.pid))
+            peak[0] = max(peak[0], tree_pss_kb(process.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from procstat import tree_pss_kb  # bench/, first on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 SEED = 20260105
@@ -231,28 +233,6 @@ class Run:
     harness_cpu: float  # CPU seconds this harness spent meanwhile (mostly the sampler)
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """Proportional set size of ``pid`` and its descendants, from /proc (0 when gone).
-
-    PSS, not RSS: forked workers share most of their pages with the parent, and summing RSS
-    would count those pages once per process.
-    """
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as handle:
-                for line in handle:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-                        break
-            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as handle:
-                stack.extend(int(child) for child in handle.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
 # Reading smaps_rollup walks the page tables of every process in the tree (≈ 2 ms a sample
 # here). Sampled every 5 ms, the sampler itself took ≈ 2.3 s of CPU in a 5 s cold run: on a
 # 2-core machine that is most of the second core the workers need (cold 4.7-5.1 s in the
@@ -274,7 +254,7 @@ def run_feeds(config: Path, tree: Path) -> Run:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_pss_kb(process.pid))
+            peak[0] = max(peak[0], tree_pss_kb(process.pid))
             done.wait(SAMPLE_EVERY)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -65,9 +65,10 @@ _SHARED = frozenset({"list-id", "list-unsubscribe-post", "list-post", "list-help
 class FilledBody(LazyText):
     """One reader's body: a template's shared pieces plus the reader's slot values.
 
-    ``str()`` joins the text; ``json_parts()`` gives the body as the inside of a JSON string
-    from pieces escaped once per template; ``wire`` the CRLF UTF-8 form when the shared wire
-    pieces can be reused as they are (else None, and the MIME writer measures the text).
+    ``str()`` joins the text; ``json_parts()`` gives the inside of the body's JSON string
+    (``orjson.dumps(str(body))`` in meaning) from pieces escaped once per template; ``wire``
+    the CRLF UTF-8 form when the shared wire pieces can be reused as they are (else None, and
+    the MIME writer measures the text).
     """
 
     __slots__ = ("_encoded", "_template", "_values", "ascii")
@@ -105,10 +106,6 @@ class FilledBody(LazyText):
         parts = self._template._json.copy()
         parts[1::2] = [_json_string(value)[1:-1] for value in self._values]
         return parts
-
-    def json(self) -> bytes:
-        """The body as a JSON string literal, equal to ``orjson.dumps(str(self))`` in meaning."""
-        return b'"' + b"".join(self.json_parts()) + b'"'
 
 
 class BodyTemplate:

@@ -15,7 +15,7 @@ from syndicator.store.bulk import chunks, update_many
 from syndicator.store.database import Database
 from syndicator.store.schema import deliveries, suppressions
 
-__all__ = ["DeliveryRecords", "claim_statement"]
+__all__ = ["DeliveryRecords", "claim_statement", "suppressed_keys", "suppression_key"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,21 @@ _MARK_SENT = (
         worker=None,
     )
 )
+
+
+def suppression_key(email: str) -> str:
+    """How an address is kept on the suppression list (Python's lower(): SQLite's knows ASCII
+    only)."""
+    return email.strip().lower()
+
+
+def suppressed_keys(conn: Connection, emails: Sequence[str]) -> set[str]:
+    """The suppression keys of ``emails`` that are on the suppression list."""
+    found: set[str] = set()
+    for keys in chunks(sorted({suppression_key(e) for e in emails})):
+        query = sa.select(suppressions.c.email).where(suppressions.c.email.in_(keys))
+        found.update(conn.execute(query).scalars())
+    return found
 
 
 def claim_statement(
@@ -117,11 +132,8 @@ class DeliveryRecords:
 
     @staticmethod
     def _suppressed_ids(conn: Connection, claimed: Sequence[Delivery]) -> set[str]:
-        by_email: dict[str, list[str]] = {}
-        for d in claimed:
-            by_email.setdefault(d.email.strip().lower(), []).append(d.id)
-        query = sa.select(suppressions.c.email).where(suppressions.c.email.in_(list(by_email)))
-        blocked = {i for email in conn.execute(query).scalars() for i in by_email[email]}
+        keys = suppressed_keys(conn, [d.email for d in claimed])
+        blocked = {d.id for d in claimed if suppression_key(d.email) in keys}
         if blocked:
             conn.execute(
                 deliveries.update()
@@ -290,11 +302,7 @@ class DeliveryRecords:
 
     def pending_count(self) -> int:
         """Pending rows, due now or waiting for a retry."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(deliveries)
-            .where(_IS_PENDING)
-        )
+        query = sa.select(sa.func.count()).select_from(deliveries).where(_IS_PENDING)
         with self._db.read() as conn:
             return int(conn.execute(query).scalar_one())
 

@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from syndicator.model import Delivery, DeliveryStatus, Recipient, SubscriberStatus
-from syndicator.store.bulk import chunks
 from syndicator.store.database import Database
-from syndicator.store.deliveries import claim_statement
-from syndicator.store.schema import deliveries, editions, subscribers, subscriptions, suppressions
+from syndicator.store.deliveries import claim_statement, suppressed_keys, suppression_key
+from syndicator.store.schema import deliveries, editions, subscribers, subscriptions
 
 __all__ = ["SKIP_REMOVED", "SKIP_SUPPRESSED", "SKIP_UNSUBSCRIBED", "Claim", "SendingRecords"]
 
@@ -110,17 +109,10 @@ def _recipients(conn: Connection, worker: str, claimed_at: datetime, ids: set[st
         return claim
     found = conn.execute(_CLAIMED, {"worker": worker, "claimed_at": claimed_at})
     rows = [row for row in found if row[0] in ids]
-    # Suppression keys are lower-cased by Python (SQLite's lower() knows ASCII only).
-    blocked: set[str] = set()
-    for keys in chunks(sorted({r[3].strip().lower() for r in rows})):
-        blocked.update(
-            conn.execute(
-                sa.select(suppressions.c.email).where(suppressions.c.email.in_(keys))
-            ).scalars()
-        )
+    blocked = suppressed_keys(conn, [r[3] for r in rows])
     settled: list[dict[str, str]] = []
     for delivery_id, edition_id, reader_id, email, variant, found, name, status, member in rows:
-        if blocked and email.strip().lower() in blocked:
+        if blocked and suppression_key(email) in blocked:
             reason = SKIP_SUPPRESSED
         elif found is None:
             reason = SKIP_REMOVED
